@@ -1,0 +1,56 @@
+"""The ``lstm-course`` command: one subcommand per verb, each implemented in ``course_lib.grading.<verb>``."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+from course_lib.grading.course import CourseError, find_course_root
+
+VERBS = {
+    "build": "prepare data and hidden tests next to source/, and regenerate release/ with nbgrader",
+    "autograde": "grade submitted/ into autograded/ and the gradebook",
+    "report": "write the grade table (CSV) and print a summary",
+    "check": "self-study: grade one completed notebook against the hidden tests (no gradebook)",
+    "demo": "build, hand in sample submissions for assignment 01, autograde them and print the grades",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lstm-course", description="LSTM course: build, grade and check assignments.")
+    p.add_argument("--course-dir", type=Path, default=None,
+                   help="the course checkout (default: found from the current directory)")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = {name: sub.add_parser(name, help=text, description=text) for name, text in VERBS.items()}
+    verbs["build"].add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    verbs["autograde"].add_argument("assignment", nargs="?", metavar="ASSIGNMENT",
+                                    help="default: every assignment with submissions")
+    verbs["autograde"].add_argument("--student", action="append", metavar="ID", help="repeatable; default: all")
+    verbs["autograde"].add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    verbs["report"].add_argument("--output", "-o", metavar="CSV", help="default: grades.csv in the course")
+    verbs["check"].add_argument("notebook", metavar="NOTEBOOK", help="a completed assignment notebook")
+    verbs["check"].add_argument("--assignment", help="when the notebook was renamed")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # TensorFlow's C++ start-up chatter is noise for a student reading their results.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    try:
+        args.course_dir = find_course_root(args.course_dir)
+        return importlib.import_module(f"course_lib.grading.{args.verb}").main(args)
+    except CourseError as error:
+        print(f"lstm-course {args.verb}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lstm-course {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The course as a whole: where it lives, which assignments it has, and nbgrader set up on it."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+
+class CourseError(Exception):
+    """A problem the user can fix; the CLI prints its message on one line, without a traceback."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One graded assignment: ``source/<name>/<notebook>.ipynb`` plus its hidden-test suite and data."""
+
+    name: str
+    notebook: str
+    suite: str
+    reference: str
+    title: str
+    data_builders: tuple[Callable[[Path], None], ...] = field(default=())
+
+
+ASSIGNMENTS: dict[str, Assignment] = {
+    a.name: a
+    for a in (
+        Assignment("01_lstm_gates", "lstm_gates", suite="lstm_gates", reference="course_lib.solutions.lstm_numpy",
+                   title="LSTM gates in NumPy"),
+    )
+}
+
+
+def get_assignment(name: str) -> Assignment:
+    if name not in ASSIGNMENTS:
+        known = ", ".join(ASSIGNMENTS)
+        raise CourseError(f"unknown assignment '{name}': the course has {known}")
+    return ASSIGNMENTS[name]
+
+
+def assignment_for_notebook(stem: str) -> Assignment:
+    for assignment in ASSIGNMENTS.values():
+        if assignment.notebook == stem:
+            return assignment
+    names = ", ".join(f"{a.notebook}.ipynb" for a in ASSIGNMENTS.values())
+    raise CourseError(f"'{stem}.ipynb' is not a notebook of this course ({names}); keep the released file name "
+                      f"or pass --assignment")
+
+
+def find_course_root(start: str | os.PathLike | None = None) -> Path:
+    """The directory holding ``nbgrader_config.py`` and ``source/``: from ``start`` (or the cwd) upwards, then
+    the checkout this package was installed from."""
+    candidates = []
+    here = Path(start or os.getcwd()).resolve()
+    candidates += [here, *here.parents]
+    candidates.append(Path(__file__).resolve().parents[2])
+    for directory in candidates:
+        if (directory / "nbgrader_config.py").is_file() and (directory / "source").is_dir():
+            return directory
+    raise CourseError("no course found: run lstm-course inside the course checkout (the folder with "
+                      "nbgrader_config.py and source/) or pass --course-dir")
+
+
+def load_config(root: Path, **overrides) -> Config:
+    """The course's ``nbgrader_config.py`` with ``CourseDirectory.root`` (and any override) applied."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    for section, values in overrides.items():
+        for key, value in values.items():
+            setattr(getattr(config, section), key, value)
+    return config
+
+
+def nbgrader_api(root: Path, config: Config | None = None):
+    """nbgrader's Python API on the course at ``root``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    # nbgrader runs the `alembic` executable of its environment to check the gradebook's schema: make sure the
+    # environment's bin directory is on PATH even when lstm-course was started by its full path.
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    config = config or load_config(root)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def last_error_line(result: dict) -> str:
+    """The most useful line of a failed nbgrader API call: its last ERROR/exception line, shortened."""
+    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    exception = re.compile(r"^(?:\[ERROR\] )?([A-Za-z_.]*(?:Error|Exception|Interrupt)): (.*)")
+    for line in reversed(lines):
+        match = exception.match(line)
+        if match and "NbGraderException" not in match.group(1):
+            return f"{match.group(1)}: {match.group(2)}"[:300]
+    for line in reversed(lines):
+        if line.startswith("[ERROR]") and "see the the above traceback" not in line:
+            return line.removeprefix("[ERROR] ")[:300]
+    return (lines[-1] if lines else "unknown error")[:300]

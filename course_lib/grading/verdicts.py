@@ -1,0 +1,348 @@
+"""Grader side of the hidden tests: turn the values a kernel reported into verdicts and points.
+
+Code that ran student code may report values, never verdicts. :class:`ApplyVerdicts` is an nbgrader preprocessor
+that runs in the grader's process right after the notebook was executed: for every auto-graded cell it reads the
+report the probe displayed (:mod:`course_lib.grading.probe`), compares it with the reference's values built by
+``lstm-course build`` (``source/<assignment>/hidden_tests.json``), and replaces the cell's outputs with the
+verdict, so that nbgrader's own ``SaveAutoGrades`` records exactly the points computed here. What the student's
+code printed or raised is kept after the verdict as feedback, but can no longer change the score.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import nbformat
+import numpy as np
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer, Unicode
+
+from course_lib.grading.probe import PROTOCOL, REPORT_MIME, Reported, Unsupported, decode_value, load_suite
+from course_lib.grading.suites import Check
+
+HIDDEN_TESTS_FILE = "hidden_tests.json"
+MAX_REPORT_CHARS = 5_000_000
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class HiddenTestsError(RuntimeError):
+    """The hidden-test data of an assignment is missing or does not match the notebook."""
+
+
+@dataclass
+class CheckVerdict:
+    check: Check
+    passed: bool
+    message: str
+
+
+@dataclass
+class ExerciseVerdict:
+    exercise: str
+    points: float
+    max_points: float
+    checks: list[CheckVerdict] = field(default_factory=list)
+    problem: str = ""
+
+    def text(self) -> str:
+        head = f"{self.exercise}: {_fmt(self.points)} / {_fmt(self.max_points)} points"
+        lines = [head]
+        if self.problem:
+            lines.append(f"  ✗ {self.problem}")
+        for v in self.checks:
+            lines.append(f"  {'✓' if v.passed else '✗'} {v.message}")
+        return "\n".join(lines)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+# --------------------------------------------------------------------------- hidden-test data
+def hidden_tests_path(source_dir: str, assignment: str) -> str:
+    return os.path.join(source_dir, assignment, HIDDEN_TESTS_FILE)
+
+
+def load_hidden_tests(source_dir: str, assignment: str) -> dict:
+    path = hidden_tests_path(source_dir, assignment)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise HiddenTestsError(
+            f"the hidden tests of {assignment} are not built ({path} is missing): run `lstm-course build {assignment}`"
+        ) from None
+    if data.get("protocol") != PROTOCOL:
+        raise HiddenTestsError(f"{path} was built by another version: run `lstm-course build {assignment}`")
+    return data
+
+
+# --------------------------------------------------------------------------- comparisons
+def _as_outputs(value: Any, count: int) -> tuple:
+    if count == 1:
+        return (value,)
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _compare_arrays(name: str, got: Any, expected: np.ndarray, rtol: float, atol: float) -> str | None:
+    """``None`` if equal within tolerance, else what is wrong, in the student's terms."""
+    if isinstance(got, Unsupported):
+        return f"{name} is a {got}, expected a NumPy array of shape {expected.shape}"
+    if not isinstance(got, np.ndarray):
+        return f"{name} is a {type(got).__name__}, expected a NumPy array of shape {expected.shape}"
+    if got.shape != expected.shape:
+        return f"{name} has shape {got.shape}, expected {expected.shape}"
+    if not np.all(np.isfinite(got)):
+        return f"{name} contains NaN or inf (first at index {_index(np.argwhere(~np.isfinite(got))[0])})"
+    error = np.abs(got - expected)
+    bound = atol + rtol * np.abs(expected)
+    if np.all(error <= bound):
+        return None
+    worst = np.unravel_index(np.argmax(error - bound), error.shape)
+    return (f"{name} is wrong: at index {_index(worst)} expected {expected[worst]:.6g}, got {got[worst]:.6g} "
+            f"(largest difference {error.max():.2g}; tolerance {atol:g} + {rtol:g}·|expected|)")
+
+
+def _index(index) -> str:
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
+
+
+def _decoded_result(results: dict, request: str) -> tuple[Any, str | None]:
+    result = results.get(request)
+    if not isinstance(result, dict):
+        return None, "no value was reported (the test cell did not run to the end)"
+    if not result.get("ok"):
+        return None, f"your code raised {str(result.get('error', 'an error'))[:300]}"
+    try:
+        return decode_value(result["value"]), None
+    except (ValueError, KeyError, TypeError) as error:
+        return None, f"the reported value is malformed ({error})"
+
+
+def _own_target(check: Check, exercise_requests: dict, results: dict) -> tuple | None:
+    """The second acceptable answer, built from the student's own other functions (or ``None``)."""
+    if check.alternative == "own_gates":
+        gates = []
+        for gate in ("input_gate", "forget_gate", "candidate_cell", "output_gate"):
+            value, problem = _decoded_result(results, f"{check.request}/{gate}")
+            if problem or not isinstance(value, np.ndarray):
+                return None
+            gates.append(np.asarray(value))
+        i, f, g, o = gates
+        c_prev = np.asarray(exercise_requests[check.request]["args"][2], dtype=np.float64)
+        try:
+            c = f * c_prev + i * g
+            return (o * np.tanh(c), c)
+        except ValueError:  # the student's gates have the wrong shapes: nothing to compose
+            return None
+    if check.alternative == "own_cell":
+        value, problem = _decoded_result(results, f"{check.request}/own_cell")
+        if problem or not isinstance(value, dict):
+            return None
+        return tuple(value.get(n) for n in check.names)
+    return None
+
+
+def judge_check(check: Check, exercise_requests: dict, results: dict, expected: dict) -> CheckVerdict:
+    """Compare one check's reported value with the reference (and the student's own-function target)."""
+    fail = lambda why: CheckVerdict(check, False, f"{check.description}: {why}." + (  # noqa: E731
+        f"\n      Hint: {check.hint}" if check.hint else ""))
+    reference = expected.get(check.request)
+    if not isinstance(reference, dict) or not reference.get("ok"):
+        return fail("no reference value was built for this check (instructor: rebuild the assignment)")
+    student = results.get(check.request)
+    if isinstance(student, dict) and student.get("args_digest") != reference.get("args_digest"):
+        return fail("the test inputs differ from those of the build (instructor: rebuild the assignment)")
+    got, problem = _decoded_result(results, check.request)
+    if problem:
+        return fail(problem)
+    want = decode_value(reference["value"])
+
+    if check.kind == "no_warnings":
+        warnings = results[check.request].get("warnings") or []
+        if warnings:
+            return fail(f"NumPy warned: {str(warnings[0])[:200]}")
+        return CheckVerdict(check, True, f"{check.description}: no overflow warnings")
+
+    if check.kind == "outputs":
+        got_outputs = _as_outputs(got, len(check.names))
+        want_outputs = _as_outputs(want, len(check.names))
+        if len(got_outputs) != len(check.names):
+            return fail(f"expected {len(check.names)} returned values ({', '.join(check.names)}), "
+                        f"got {len(got_outputs)}")
+        problems = [p for p in (_compare_arrays(n, g, np.asarray(w), check.rtol, check.atol)
+                                for n, g, w in zip(check.names, got_outputs, want_outputs)) if p]
+        if not problems:
+            return CheckVerdict(check, True, f"{check.description}: correct")
+        own = _own_target(check, exercise_requests, results)
+        if own is not None and all(
+            isinstance(t, np.ndarray) and _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
+            for n, g, t in zip(check.names, got_outputs, own)
+        ):
+            return CheckVerdict(check, True, f"{check.description}: consistent with your own "
+                                             f"{'gate functions' if check.alternative == 'own_gates' else 'lstm_cell_forward'}"
+                                             " (the mistake is charged there)")
+        return fail("; ".join(problems))
+
+    if check.kind == "gradient":
+        key, arg = check.names
+        if not isinstance(got, dict) or not isinstance(got.get("analytic"), dict):
+            return fail("the backward function must return a dict of gradients")
+        analytic = got["analytic"]
+        if key not in analytic:
+            return fail(f"the returned dict has no key '{key}' (keys: {', '.join(sorted(analytic)) or 'none'})")
+        grad = analytic[key]
+        reference_grad = np.asarray(want["analytic"][key])
+        if not isinstance(grad, np.ndarray) or isinstance(grad, Unsupported):
+            return fail(f"{key} is not a NumPy array")
+        if grad.shape != reference_grad.shape:
+            return fail(f"{key} has shape {grad.shape}, expected {reference_grad.shape} (the shape of {arg})")
+        if not np.all(np.isfinite(grad)):
+            return fail(f"{key} contains NaN or inf")
+        error_reference = _relative_error(grad, reference_grad)
+        if error_reference <= check.rtol:
+            return CheckVerdict(check, True, f"{check.description}: correct (relative error {error_reference:.1e})")
+        numeric = got.get("numeric", {}).get(arg) if isinstance(got.get("numeric"), dict) else None
+        if isinstance(numeric, np.ndarray) and numeric.shape == grad.shape and _non_degenerate(got, want):
+            error_own = _relative_error(grad, numeric)
+            if error_own <= check.rtol:
+                return CheckVerdict(check, True, f"{check.description}: matches the numerical gradient of your "
+                                                 f"own forward (relative error {error_own:.1e})")
+            return fail(f"relative error {error_own:.1e} against the numerical gradient of your own forward "
+                        f"(tolerance {check.rtol:g}); {_compare_arrays(key, grad, numeric, 1e-4, 1e-7) or ''}")
+        return fail(f"relative error {error_reference:.1e} against the expected gradient (tolerance {check.rtol:g})")
+
+    raise ValueError(f"unknown check kind {check.kind!r}")
+
+
+def _non_degenerate(got: dict, want: dict) -> bool:
+    """A forward whose numerical gradients are all ~0 (a constant) cannot vouch for a backward."""
+    mine = got.get("numeric")
+    ref = want.get("numeric")
+    if not isinstance(mine, dict) or not isinstance(ref, dict):
+        return False
+    norm = lambda d: math.sqrt(sum(float(np.sum(np.square(v))) for v in d.values()  # noqa: E731
+                                   if isinstance(v, np.ndarray)))
+    return norm(mine) > 1e-3 * norm(ref)
+
+
+def judge_exercise(suite: str, exercise: str, max_points: float, payload: dict | None,
+                   expected: dict, problem: str = "") -> ExerciseVerdict:
+    """Points of one exercise: the weighted share of its checks that passed."""
+    module = load_suite(suite)
+    checks = [c for c in module.checks() if c.exercise == exercise]
+    verdict = ExerciseVerdict(exercise, 0.0, max_points, problem=problem)
+    if not checks:
+        verdict.problem = f"no hidden checks are defined for '{exercise}' (instructor: see the suite {suite})"
+        return verdict
+    results = payload.get("results", {}) if isinstance(payload, dict) else {}
+    if not isinstance(results, dict):
+        results = {}
+    exercise_expected = expected.get(exercise, {})
+    for check in checks:
+        verdict.checks.append(judge_check(check, module.requests(exercise), results, exercise_expected))
+    total = sum(c.weight for c in checks)
+    passed = sum(v.check.weight for v in verdict.checks if v.passed)
+    verdict.points = round(max_points * passed / total, 2)
+    return verdict
+
+
+# --------------------------------------------------------------------------- nbgrader preprocessor
+def find_report(cell: nbformat.NotebookNode, suite: str, exercise: str) -> tuple[dict | None, str]:
+    """The probe's report among a cell's outputs: ``(payload, problem)``."""
+    reports = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
+        if REPORT_MIME in data:
+            reports.append(data[REPORT_MIME])
+    if not reports:
+        return None, ""
+    if len(reports) > 1:
+        return None, "the cell displayed more than one grading report (only the hidden test may report values)"
+    payload = reports[0]
+    if isinstance(payload, str):  # some front ends store JSON MIME data as text
+        if len(payload) > MAX_REPORT_CHARS:
+            return None, "the grading report is too large"
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None, "the grading report is not valid JSON"
+    if not isinstance(payload, dict) or payload.get("protocol") != PROTOCOL or payload.get("suite") != suite \
+            or payload.get("exercise") != exercise:
+        return None, "the grading report does not belong to this test cell"
+    return payload, ""
+
+
+def _feedback_text(outputs: list) -> str:
+    """What the student's code printed or raised in the cell, as plain text (never scored)."""
+    parts = []
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            parts.append(str(output.get("text", "")))
+        elif kind == "error":
+            parts.append(f"{output.get('ename', 'Error')}: {output.get('evalue', '')}\n")
+        elif kind in ("display_data", "execute_result") and REPORT_MIME not in output.get("data", {}):
+            text = output.get("data", {}).get("text/plain")
+            if text:
+                parts.append(str(text) + "\n")
+    return _ANSI.sub("", "".join(parts))[:20_000]
+
+
+class ApplyVerdicts(NbGraderPreprocessor):
+    """Replace each auto-graded cell's outputs with the grader's verdict (runs after ``Execute``)."""
+
+    source_directory = Unicode("", help="Directory of the source assignments (default: <course root>/source)"
+                               ).tag(config=True)
+    max_feedback_chars = Integer(20_000).tag(config=True)
+
+    def _source_dir(self) -> str:
+        if self.source_directory:
+            return self.source_directory
+        root = self.config.get("CourseDirectory", {}).get("root") or os.getcwd()
+        return os.path.join(root, "source")
+
+    def preprocess(self, nb, resources):
+        assignment = resources["nbgrader"]["assignment"]
+        notebook = resources["nbgrader"]["notebook"]
+        hidden = load_hidden_tests(self._source_dir(), assignment)
+        spec = hidden.get("notebooks", {}).get(notebook)
+        if spec is None:
+            raise HiddenTestsError(f"no hidden tests were built for notebook {notebook} of {assignment}")
+        self._suite = spec["suite"]
+        self._expected = spec["exercises"]
+        self.verdicts: list[ExerciseVerdict] = []
+        nb, resources = super().preprocess(nb, resources)
+        resources.setdefault("lstm_course", {})["verdicts"] = self.verdicts
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            return cell, resources
+        exercise = str(meta.get("grade_id"))
+        max_points = float(meta.get("points", 0))
+        payload, problem = find_report(cell, self._suite, exercise)
+        verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected, problem)
+        self.verdicts.append(verdict)
+        feedback = _feedback_text(cell.get("outputs", []))
+        outputs = [
+            # nbgrader reads the first execute_result as the cell's score: the verdict, and only the verdict.
+            nbformat.v4.new_output("execute_result", data={"text/plain": _fmt(verdict.points)},
+                                   execution_count=cell.get("execution_count")),
+            nbformat.v4.new_output("stream", name="stdout", text=verdict.text() + "\n"),
+        ]
+        if feedback.strip():
+            outputs.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text="\nWhat your code printed in this cell:\n" + feedback[: self.max_feedback_chars]))
+        cell.outputs = outputs
+        return cell, resources

@@ -1,0 +1,1 @@
+"""Reference solutions, one module per assignment: the single source of truth for grading."""
