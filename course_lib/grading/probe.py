@@ -129,15 +129,23 @@ def _op_call(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:
 def _op_unroll(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:
     """Run the student's own cell over the sequence, feeding each state to the next step.
 
-    Lets the grader tell a bug in the time loop from a bug in the cell it calls, so each is charged once.
+    Lets the grader tell a bug in the time loop from a bug in the cell it calls, so each is charged once. With
+    ``gates`` (``{function name: [W, U, b]}``, blocks cut by the grader), also report what the student's gate
+    functions give at each step's state: the activations a correct backward pass would work from.
     """
     cell = _lookup(namespace, request["function"])
     x, kernel, recurrent_kernel, bias, h, c = request["args"]
-    outputs = []
+    gates = {name: (_lookup(namespace, name), blocks) for name, blocks in request.get("gates", {}).items()}
+    h_steps, c_steps, gate_steps = [], [], {name: [] for name in gates}
     for t in range(x.shape[1]):
+        for name, (gate, blocks) in gates.items():
+            gate_steps[name].append(np.asarray(_call(gate, [x[:, t, :], h, *blocks])))
         h, c, _ = _call(cell, [x[:, t, :], h, c, kernel, recurrent_kernel, bias])
-        outputs.append(np.asarray(h))
-    return {"value": {"h_seq": np.stack(outputs, axis=1), "h_T": h, "c_T": c}}
+        h_steps.append(np.asarray(h))
+        c_steps.append(np.asarray(c))
+    value = {"h_seq": np.stack(h_steps, axis=1), "h_T": h, "c_T": c, "c_seq": np.stack(c_steps, axis=1)}
+    value.update({name: np.stack(steps, axis=1) for name, steps in gate_steps.items()})
+    return {"value": value}
 
 
 def _op_gradcheck(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:

@@ -67,12 +67,11 @@ def _solution_cells(notebook: nbformat.NotebookNode) -> dict[str, nbformat.Noteb
 
 
 def reference_submission(release_path: Path, source_path: Path) -> nbformat.NotebookNode:
-    """The release notebook with every code solution cell filled in from the source notebook."""
+    """The release notebook with every solution cell (code and written answers) filled in from the source."""
     release = nbformat.read(release_path, as_version=4)
     source_cells = _solution_cells(nbformat.read(source_path, as_version=4))
     for grade_id, cell in _solution_cells(release).items():
-        if cell.cell_type == "code":
-            cell.source = _MARKER.sub("", source_cells[grade_id].source)
+        cell.source = _MARKER.sub("", source_cells[grade_id].source).strip("\n")
     return release
 
 

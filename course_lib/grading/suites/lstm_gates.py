@@ -115,6 +115,10 @@ def _all_requests() -> dict[str, dict[str, dict]]:
         "upstream": [rng.standard_normal((2, 4)), rng.standard_normal((2, 4))],
         "output_index": [0, 1], "cache_index": 2, "wrt": names,
     }
+    for gate in GATES:  # the activations the student's forward works from, to judge the backward on its own
+        out["lstm_cell_backward"][f"gradients/{gate}"] = _call(
+            gate, cell["x_t"], cell["h_prev"], _block(cell["kernel"], gate),
+            _block(cell["recurrent_kernel"], gate), _block(cell["bias"], gate))
 
     seq = _sequence_inputs(50, batch=2, steps=3, input_dim=3, units=3)
     names = ["x", "kernel", "recurrent_kernel", "bias", "h0", "c0"]
@@ -123,6 +127,11 @@ def _all_requests() -> dict[str, dict[str, dict]]:
         "arg_names": names, "args": [seq[n] for n in names],
         "upstream": [_rng(51).standard_normal((2, 3, 3))],
         "output_index": [0], "cache_index": 3, "wrt": names,
+    }
+    out["lstm_backward"]["gradients/activations"] = {
+        "op": "unroll", "function": "lstm_cell_forward",
+        "args": [seq[n] for n in ("x", "kernel", "recurrent_kernel", "bias", "h0", "c0")],
+        "gates": {gate: [_block(seq[n], gate) for n in ("kernel", "recurrent_kernel", "bias")] for gate in GATES},
     }
     return out
 
@@ -179,14 +188,14 @@ def checks() -> list[Check]:
     for key, arg in CELL_GRADIENTS:
         out.append(Check(f"lstm_cell_backward/{key}", "lstm_cell_backward", "gradients",
                          f"lstm_cell_backward: {key} (gradient w.r.t. {arg}), batch 2, input_dim 3, units 4",
-                         "gradient", (key, arg), rtol=1e-5, alternative="own_forward",
+                         "gradient", (key, arg), rtol=1e-5, alternative="own_activations",
                          hint="differentiate c_t = f*c_prev + i*g and h_t = o*tanh(c_t): dc_t gets dh_t * o * "
                               "(1 - tanh(c_t)**2) added to it; each gate's pre-activation gradient uses "
                               "sigmoid' = s(1-s) or tanh' = 1 - g**2."))
     for key, arg in SEQUENCE_GRADIENTS:
         out.append(Check(f"lstm_backward/{key}", "lstm_backward", "gradients",
                          f"lstm_backward: {key} (gradient w.r.t. {arg}), batch 2, T 3, input_dim 3, units 3",
-                         "gradient", (key, arg), rtol=1e-5, alternative="own_forward",
+                         "gradient", (key, arg), rtol=1e-5, alternative="own_activations",
                          hint="walk t from T-1 down to 0; at each step add dh_seq[:, t] to the dh_prev carried "
                               "from step t+1, carry dc_prev too, and sum the weight gradients over time."))
     return out
