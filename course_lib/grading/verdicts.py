@@ -180,9 +180,10 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
             isinstance(t, np.ndarray) and _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
             for n, g, t in zip(check.names, got_outputs, own)
         ):
-            return CheckVerdict(check, True, f"{check.description}: consistent with your own "
-                                             f"{'gate functions' if check.alternative == 'own_gates' else 'lstm_cell_forward'}"
-                                             " (the mistake is charged there)")
+            own_function = {"own_gates": "gate functions", "own_cell": "lstm_cell_forward",
+                            "own_sigmoid": "sigmoid"}.get(check.alternative, check.alternative)
+            return CheckVerdict(check, True, f"{check.description}: consistent with your own {own_function} "
+                                             "(its mistake is charged there)")
         return fail("; ".join(problems))
 
     if check.kind == "gradient":

@@ -85,9 +85,11 @@ def _all_requests() -> dict[str, dict[str, dict]]:
     for k, gate in enumerate(GATES):
         for dtype, name in ((np.float64, "float64"), (np.float32, "float32")):
             inputs = _cell_inputs(10 + k, dtype)
-            out[gate][name] = _call(
-                gate, inputs["x_t"], inputs["h_prev"], _block(inputs["kernel"], gate),
-                _block(inputs["recurrent_kernel"], gate), _block(inputs["bias"], gate))
+            blocks = [_block(inputs[n], gate) for n in ("kernel", "recurrent_kernel", "bias")]
+            out[gate][name] = _call(gate, inputs["x_t"], inputs["h_prev"], *blocks)
+            if gate != "candidate_cell":  # the student's own sigmoid on the gate's pre-activation
+                pre_activation = inputs["x_t"] @ blocks[0] + inputs["h_prev"] @ blocks[1] + blocks[2]
+                out[gate][f"{name}/own_sigmoid"] = _call("sigmoid", pre_activation)
 
     for dtype, name in ((np.float64, "float64"), (np.float32, "float32")):
         inputs = _cell_inputs(20, dtype)
@@ -160,11 +162,13 @@ def checks() -> list[Check]:
         out.append(Check(f"{gate}/float64", gate, "float64",
                          f"{gate}(x_t, h_prev, W, U, b) with batch 3, input_dim 4, units 5 (float64)",
                          "outputs", (gate[0] + "_t" if gate != "candidate_cell" else "g_t",),
-                         rtol=1e-7, atol=1e-10, weight=2, hint=_GATE_HINTS[gate]))
+                         rtol=1e-7, atol=1e-10, weight=2, hint=_GATE_HINTS[gate],
+                         alternative=None if gate == "candidate_cell" else "own_sigmoid"))
         out.append(Check(f"{gate}/float32", gate, "float32",
                          f"{gate}(x_t, h_prev, W, U, b) with float32 inputs", "outputs",
                          (gate[0] + "_t" if gate != "candidate_cell" else "g_t",),
-                         rtol=1e-4, atol=1e-5, hint=_GATE_HINTS[gate]))
+                         rtol=1e-4, atol=1e-5, hint=_GATE_HINTS[gate],
+                         alternative=None if gate == "candidate_cell" else "own_sigmoid"))
     cell_hint = ("kernel columns hold the blocks i, f, c, o (each `units` wide); c_t = f_t * c_prev + i_t * g_t "
                  "and h_t = o_t * tanh(c_t).")
     out += [

@@ -22,6 +22,12 @@ def _gates(value_of: Decoder, prefix: str) -> dict[str, np.ndarray] | None:
     return gates
 
 
+def own_sigmoid(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
+    """The gate through the student's own sigmoid: a sigmoid bug is charged to sigmoid only."""
+    value = value_of(f"{request_id}/own_sigmoid")
+    return (value,) if isinstance(value, np.ndarray) else None
+
+
 def own_gates(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
     """(h_t, c_t) that the student's gate functions give when combined correctly."""
     gates = _gates(value_of, request_id)
