@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from course_lib.grading.course import CourseError, find_course_root
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ start-up chatter is noise for a student reading their results.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("traitlets").setLevel(logging.ERROR)
+    # nbgrader 0.9.6's gradebook adds a submission to the ORM session after touching its relationships, and
+    # SQLAlchemy 2 warns about that autoflush ordering on every autograde; the rows are written all the same.
+    warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")
     try:
         args.course_dir = find_course_root(args.course_dir)
         return importlib.import_module(f"course_lib.grading.{args.verb}").main(args)

@@ -1,0 +1,238 @@
+"""Assignment 01's notebooks: the source runs and passes its own tests, its solutions are the reference module's
+functions, and the committed release is exactly what a build makes from it, with nothing secret left in it.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.grading.probe import REPORT_MIME
+from course_lib.solutions import lstm_numpy
+
+pytestmark = pytest.mark.notebook
+
+REPO = Path(__file__).resolve().parents[2]
+ASSIGNMENT = "01_lstm_gates"
+NOTEBOOK = "lstm_gates"
+SOURCE = REPO / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+RELEASE = REPO / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+EXERCISES = ("sigmoid", "forget_gate", "input_gate", "candidate_cell", "output_gate",
+             "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward")
+API_FUNCTIONS = set(EXERCISES)  # one solution function per automatically graded exercise, same name
+MARKER_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$")
+#: what must never reach a student
+SECRETS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "report_values", "course_lib")
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _code_solution_cells(notebook) -> list:
+    return [c for c in notebook.cells if c.cell_type == "code" and _nbgrader(c).get("solution")]
+
+
+def _grade_code_cells(notebook) -> list:
+    return [c for c in notebook.cells if c.cell_type == "code" and _nbgrader(c).get("grade")
+            and not _nbgrader(c).get("solution")]
+
+
+def _tracked(prefix: str) -> list[str]:
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", prefix], capture_output=True, check=True,
+                            timeout=60).stdout.decode().split("\0")
+    return [f for f in listed if f and (REPO / f).is_file()]
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def executed_source(tmp_path_factory):
+    """The source notebook run top to bottom in a python3 kernel, in a copy of its folder."""
+    from nbclient import NotebookClient
+
+    workdir = tmp_path_factory.mktemp("source_run")
+    for item in (REPO / "source" / ASSIGNMENT).iterdir():
+        if item.is_file() and item.name != "hidden_tests.json":
+            shutil.copy2(item, workdir / item.name)
+    notebook = nbformat.read(workdir / f"{NOTEBOOK}.ipynb", as_version=4)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(workdir)}})
+    client.execute()
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def fresh_build(tmp_path_factory) -> Path:
+    """A scratch course with nbgrader_config.py and the tracked source/ only, built with ``lstm-course build``."""
+    root = tmp_path_factory.mktemp("fresh_build")
+    for name in ["nbgrader_config.py", *_tracked("source/")]:
+        if name.endswith("hidden_tests.json"):
+            continue
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
+    assert not (root / "release").exists()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    result = subprocess.run([sys.executable, "-m", "course_lib.cli", "--course-dir", str(root), "build", ASSIGNMENT],
+                            capture_output=True, text=True, timeout=600, cwd=str(root), env=env)
+    assert result.returncode == 0, (f"`lstm-course build` failed on a scratch copy of the course "
+                                    f"(exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return root
+
+
+# --------------------------------------------------------------------------- the source runs
+def test_source_notebook_runs_without_errors(executed_source):
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, cell in enumerate(executed_source.cells)
+              if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
+    assert not errors, f"the source notebook raised in cells (index, exception, message): {errors}"
+
+
+def test_source_visible_tests_pass(executed_source):
+    cells = _grade_code_cells(executed_source)
+    assert [_nbgrader(c)["grade_id"] for c in cells] == list(EXERCISES), "grade cells of the source notebook"
+    failing = []
+    for cell in cells:
+        grade_id = _nbgrader(cell)["grade_id"]
+        stdout = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        if f"{grade_id}: visible tests passed" not in stdout:
+            failing.append((grade_id, stdout[-500:]))
+    assert not failing, f"visible tests that did not print '<exercise>: visible tests passed': {failing}"
+
+
+def test_source_hidden_tests_report_every_exercise(executed_source):
+    reports = {}
+    for cell in _grade_code_cells(executed_source):
+        grade_id = _nbgrader(cell)["grade_id"]
+        payloads = [o["data"][REPORT_MIME] for o in cell.outputs
+                    if o.output_type in ("display_data", "execute_result") and REPORT_MIME in o.get("data", {})]
+        assert len(payloads) == 1, f"{grade_id}: expected one {REPORT_MIME} output, got {len(payloads)}"
+        payload = payloads[0] if isinstance(payloads[0], dict) else json.loads(payloads[0])
+        assert payload.get("exercise") == grade_id, f"{grade_id}: the report is for {payload.get('exercise')!r}"
+        broken = {rid: r.get("error") for rid, r in payload["results"].items() if not r.get("ok")}
+        assert not broken, f"{grade_id}: the reference raised in hidden-test requests: {broken}"
+        reports[grade_id] = payload
+    assert sorted(reports) == sorted(EXERCISES), f"exercises with a hidden report: {sorted(reports)}"
+
+
+# --------------------------------------------------------------------------- one source of truth
+def _function_ast(source: str, where: str) -> ast.FunctionDef:
+    module = ast.parse(source)
+    functions = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+    assert len(module.body) == 1 and len(functions) == 1, (
+        f"{where} should define exactly one function and nothing else, found "
+        f"{[type(n).__name__ + ':' + getattr(n, 'name', '') for n in module.body]}")
+    return functions[0]
+
+
+def test_solution_cells_are_the_reference_functions():
+    notebook = nbformat.read(SOURCE, as_version=4)
+    seen = []
+    for cell in _code_solution_cells(notebook):
+        grade_id = _nbgrader(cell)["grade_id"]
+        code = "\n".join(line for line in cell.source.splitlines() if not MARKER_LINE.match(line))
+        function = _function_ast(code, f"solution cell {grade_id}")
+        reference = getattr(lstm_numpy, function.name, None)
+        assert reference is not None, (
+            f"solution cell {grade_id} defines {function.name}, which course_lib.solutions.lstm_numpy lacks")
+        expected = _function_ast(textwrap.dedent(inspect.getsource(reference)), f"lstm_numpy.{function.name}")
+        assert ast.dump(function) == ast.dump(expected), (
+            f"solution cell {grade_id} differs from course_lib.solutions.lstm_numpy.{function.name}: the module is "
+            f"the single source of truth, paste its function into the cell (between the solution markers)")
+        seen.append(function.name)
+    assert len(seen) == len(set(seen)), f"functions defined by more than one solution cell: {seen}"
+    module_functions = {name for name, f in inspect.getmembers(lstm_numpy, inspect.isfunction)
+                        if f.__module__ == lstm_numpy.__name__ and not name.startswith("_")}
+    assert set(seen) == module_functions == API_FUNCTIONS, (
+        f"solution cells define {sorted(seen)}; the module's public functions are {sorted(module_functions)}; "
+        f"the API is {sorted(API_FUNCTIONS)}")
+
+
+# --------------------------------------------------------------------------- stored clean
+@pytest.mark.parametrize("path", [SOURCE, RELEASE], ids=["source", "release"])
+def test_notebook_is_stored_without_outputs(path):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    dirty = [(i, cell.get("id"), len(cell.get("outputs", [])), cell.get("execution_count"))
+             for i, cell in enumerate(data["cells"]) if cell["cell_type"] == "code"
+             and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    assert not dirty, (f"{path.relative_to(REPO)} has outputs or execution counts in cells "
+                       f"(index, id, outputs, execution_count): {dirty}; clear them before committing")
+
+
+# --------------------------------------------------------------------------- release == build
+def test_release_equals_a_fresh_build(fresh_build):
+    built = json.loads((fresh_build / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text(encoding="utf-8"))
+    committed = json.loads(RELEASE.read_text(encoding="utf-8"))
+    if built != committed:
+        differences = [key for key in sorted(set(built) | set(committed)) if key != "cells"
+                       and built.get(key) != committed.get(key)]
+        cells = [i for i, (a, b) in enumerate(zip(built["cells"], committed["cells"])) if a != b]
+        pytest.fail(f"release/{ASSIGNMENT}/{NOTEBOOK}.ipynb is not what `lstm-course build` makes from source/: "
+                    f"top-level keys differ {differences}, cells differ at {cells}, cell counts "
+                    f"{len(built['cells'])} (built) vs {len(committed['cells'])} (committed); run "
+                    f"`lstm-course build` and commit release/")
+
+
+def test_release_has_exactly_the_built_files(fresh_build):
+    built = sorted(str(p.relative_to(fresh_build / "release")) for p in (fresh_build / "release").rglob("*")
+                   if p.is_file())
+    on_disk = sorted(str(p.relative_to(REPO / "release")) for p in (REPO / "release").rglob("*")
+                     if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    assert built == on_disk, f"release/ holds {on_disk}, a fresh build makes {built}"
+    tracked = sorted(str(Path(f).relative_to("release")) for f in _tracked("release/"))
+    assert tracked == built, f"git tracks {tracked} under release/, a fresh build makes {built}"
+    assert not any(Path(f).name == "hidden_tests.json" for f in built), f"hidden tests released: {built}"
+    assert (fresh_build / "source" / ASSIGNMENT / "hidden_tests.json").is_file(), (
+        "the build should write the hidden tests next to the source notebook")
+
+
+# --------------------------------------------------------------------------- nothing secret released
+def test_release_has_no_solutions_and_no_hidden_tests():
+    text = RELEASE.read_text(encoding="utf-8")
+    leaked = [secret for secret in SECRETS if secret in text]
+    assert not leaked, f"release/{ASSIGNMENT}/{NOTEBOOK}.ipynb contains {leaked}"
+    notebook = nbformat.read(RELEASE, as_version=4)
+    cells = _code_solution_cells(notebook)
+    assert len(cells) == len(EXERCISES), f"expected {len(EXERCISES)} code solution cells, got {len(cells)}"
+    stubs = [_nbgrader(c)["grade_id"] for c in cells if "raise NotImplementedError()" not in c.source]
+    assert not stubs, f"release solution cells without the `raise NotImplementedError()` stub: {stubs}"
+    source = nbformat.read(SOURCE, as_version=4)
+    solution_lines = {line.strip() for c in _code_solution_cells(source) for line in
+                      c.source.split("### BEGIN SOLUTION", 1)[-1].split("### END SOLUTION", 1)[0].splitlines()
+                      if len(line.strip()) > 25 and not line.strip().startswith("#")}
+    released = [line for line in solution_lines if line in text]
+    assert not released, f"solution lines found in the release notebook: {released[:5]}"
+
+
+def test_hidden_test_data_is_not_released(fresh_build):
+    hidden = json.loads((fresh_build / "source" / ASSIGNMENT / "hidden_tests.json").read_text(encoding="utf-8"))
+    arrays = []
+
+    def collect(value):
+        if isinstance(value, dict):
+            if "__array__" in value and len(value["__array__"]) >= 16:
+                arrays.append(value["__array__"])
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+
+    collect(hidden)
+    assert arrays, "the hidden tests hold no reference arrays: has their format changed?"
+    for release in (RELEASE, fresh_build / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"):
+        text = release.read_text(encoding="utf-8")
+        found = [a[:24] for a in arrays if a in text]
+        assert not found, f"{release} contains {len(found)} reference arrays of the hidden tests"
+    assert not list((REPO / "release").rglob("hidden_tests.json")), "hidden_tests.json is in release/"
