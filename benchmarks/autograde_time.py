@@ -1,12 +1,13 @@
-"""Wall time to autograde one assignment-01 notebook (hidden tests included), and `make test`'s budget context.
+"""Wall time to autograde one assignment-01 notebook (hidden tests included), with and without the sandbox.
 
-Budget (issue 2): under 30 s wall per notebook on 2 CPU cores. Run from the course root:
+Budgets: under 30 s wall per notebook on 2 CPU cores (issue 2); the time the sandbox adds per notebook (issue 3).
+Run from the course root:
 
     .venv/bin/python benchmarks/autograde_time.py [--repeat 3]
 
 It builds a scratch copy of the course (the real gradebook is not touched), hands in the reference solution and
-the untouched release notebook, autogrades each `--repeat` times in this one run, and prints min/median/max wall
-seconds per submission kind and their ratio. Feedback HTML is timed separately (it is optional in autograde).
+the untouched release notebook, and autogrades each with the bubblewrap sandbox and without it, interleaved, in
+this one run; it prints min/median/max wall seconds and the sandboxed/unsandboxed ratio of medians.
 """
 from __future__ import annotations
 
@@ -19,15 +20,16 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.grading.autograde import autograde_submission
+from course_lib.grading.autograde import GradingContext, autograde_submission
 from course_lib.grading.build import build
-from course_lib.grading.course import get_assignment, nbgrader_api
+from course_lib.grading.course import get_assignment
 from course_lib.grading.samples import reference_submission, write_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def scratch_course(tmp: Path) -> Path:
+    tmp.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", tmp / "nbgrader_config.py")
     shutil.copytree(ROOT / "source", tmp / "source", ignore=shutil.ignore_patterns("hidden_tests.json"))
     shutil.copytree(ROOT / "release", tmp / "release")
@@ -39,33 +41,29 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     assignment = get_assignment("01_lstm_gates")
+    times: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        root = scratch_course(Path(tmp))
+        root = scratch_course(Path(tmp) / "course")
         build(root, [assignment.name], echo=lambda *_: None)
         release = root / "release" / assignment.name / f"{assignment.notebook}.ipynb"
         source = root / "source" / assignment.name / f"{assignment.notebook}.ipynb"
-        kinds = {"reference": reference_submission(release, source),
-                 "untouched": nbformat.read(release, as_version=4)}
+        kinds = {"reference": reference_submission(release, source), "untouched": nbformat.read(release, as_version=4)}
         for student, notebook in kinds.items():
             write_submission(root, student, assignment.name, assignment.notebook, notebook)
-        api = nbgrader_api(root)
-        times: dict[str, list[float]] = {k: [] for k in kinds}
-        feedback: list[float] = []
+        contexts = {mode: GradingContext.create(root, assignment, mode, Path(tmp) / mode) for mode in ("bwrap", "none")}
         for _ in range(args.repeat):
-            for student in kinds:  # interleaved, so drift of the machine's speed hits both alike
-                start = time.perf_counter()
-                outcome = autograde_submission(root, api, assignment, student, feedback=False)
-                times[student].append(time.perf_counter() - start)
-                assert outcome.status == "graded", outcome.reason
-            start = time.perf_counter()
-            api.generate_feedback(assignment.name, "reference", force=True)
-            feedback.append(time.perf_counter() - start)
+            for student in kinds:  # interleaved, so drift of the machine's speed hits every variant alike
+                for mode, ctx in contexts.items():
+                    start = time.perf_counter()
+                    outcome = autograde_submission(ctx, student, feedback=False)
+                    times.setdefault((student, mode), []).append(time.perf_counter() - start)
+                    assert outcome.status == "graded", outcome.reason
     print(f"autograde of one {assignment.name} notebook, {args.repeat} runs each (wall seconds, min/median/max):")
-    for kind, values in times.items():
-        print(f"  {kind:<10} {min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}")
-    print(f"  feedback   {min(feedback):6.2f} {statistics.median(feedback):6.2f} {max(feedback):6.2f}")
-    print(f"ratio reference/untouched (median): "
-          f"{statistics.median(times['reference']) / statistics.median(times['untouched']):.2f}")
+    for (student, mode), values in times.items():
+        print(f"  {student:<10} sandbox={mode:<6} {min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}")
+    for student in kinds:
+        sandboxed, bare = (statistics.median(times[(student, m)]) for m in ("bwrap", "none"))
+        print(f"  {student}: the sandbox adds {sandboxed - bare:+.2f} s per notebook (ratio {sandboxed / bare:.2f})")
     print("budget: < 30 s per notebook on 2 cores")
 
 

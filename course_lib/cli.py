@@ -34,6 +34,10 @@ def parser() -> argparse.ArgumentParser:
     verbs["report"].add_argument("--output", "-o", metavar="CSV", help="default: grades.csv in the course")
     verbs["check"].add_argument("notebook", metavar="NOTEBOOK", help="a completed assignment notebook")
     verbs["check"].add_argument("--assignment", help="when the notebook was renamed")
+    for verb in ("autograde", "check"):
+        verbs[verb].add_argument(
+            "--sandbox", choices=("bwrap", "none"), default=None,
+            help="bwrap (default): each kernel in a bubblewrap sandbox; none: no protection (macOS, trusted code)")
     return p
 
 

@@ -1,52 +1,206 @@
-"""``lstm-course autograde [ASSIGNMENT] [--student ID...]``: grade ``submitted/`` into ``autograded/``.
+"""``lstm-course autograde [ASSIGNMENT] [--student ID...] [--sandbox bwrap|none]``: grade ``submitted/``.
 
-Each submission is checked on its own before nbgrader sees it; a bad file or a failure while grading one student
-is recorded with a one-line reason and the next student is graded.
+Each submission is graded on its own, and nothing it does can reach the course:
+
+1. its files are checked and its notebook sanitised against the instructor's release notebook
+   (:mod:`course_lib.grading.sanitize`); a file that is not a notebook of this assignment is rejected with a
+   one-line reason;
+2. nbgrader autogrades it in a scratch course (its own copy of the assignment's gradebook entries, the released
+   data files, and the sanitised notebook), in a worker process bounded in memory and time, with the kernel in a
+   bubblewrap sandbox (:mod:`course_lib.grading.sandbox`) and the verdicts computed outside the kernel
+   (:mod:`course_lib.grading.verdicts`);
+3. only then are its scores written to the course's gradebook, in one transaction, and its graded notebook moved
+   into ``autograded/<student>/<assignment>/``.
+
+A failure while grading one student is recorded with its reason and the next student is graded.
 """
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.utils import find_all_files
 
 from course_lib.grading.build import ensure_built
-from course_lib.grading.course import ASSIGNMENTS, Assignment, CourseError, get_assignment, last_error_line, nbgrader_api
+from course_lib.grading.course import ASSIGNMENTS, Assignment, CourseError, get_assignment, load_config, nbgrader_api
 from course_lib.grading.grading_log import Outcome, record
+from course_lib.grading.sandbox import Sandbox, bwrap_available
+from course_lib.grading.sanitize import sanitize
 from course_lib.grading.submissions import RejectedSubmission, read_notebook, submission_dir, submitted_students
+from course_lib.grading.worker import run_isolated
+
+WORKER_MEMORY_BYTES = 8 * 1024**3
+STUDENT_ID = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,99}")
+UNPROTECTED = ("grading WITHOUT a sandbox: student code runs as you, can read source/ (the hidden tests and "
+               "solutions), write the gradebook and the course, use the network and leave processes behind")
 
 
-def _scores(root: Path, api, assignment: Assignment, student: str) -> tuple[float, float, bool]:
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        try:
-            submission = gb.find_submission(assignment.name, student)
-        except MissingEntry:
-            return 0.0, 0.0, False
+def resolve_sandbox(requested: str | None, echo=print, fallback: bool = False) -> str:
+    """``"bwrap"`` or ``"none"``; refuses to grade unprotected unless asked to (or ``fallback`` for our samples)."""
+    if requested == "none":
+        echo(f"WARNING: {UNPROTECTED}.")
+        return "none"
+    problem = bwrap_available(Sandbox().bwrap)
+    if problem is None:
+        return "bwrap"
+    if fallback:
+        echo(f"WARNING: {problem}; {UNPROTECTED}.")
+        return "none"
+    raise CourseError(f"cannot sandbox the kernels: {problem}. Install bubblewrap, or pass --sandbox none to grade "
+                      f"anyway ({UNPROTECTED})")
+
+
+@dataclass
+class GradingContext:
+    """What every submission of one assignment is graded with."""
+
+    root: Path
+    assignment: Assignment
+    release: nbformat.NotebookNode
+    template: Path          # a scratch course whose gradebook knows only this assignment
+    sandbox: str
+    course_id: str
+
+    @classmethod
+    def create(cls, root: Path, assignment: Assignment, sandbox: str, workdir: Path) -> "GradingContext":
+        api = nbgrader_api(root)
+        ensure_built(root, assignment, api)
+        release_path = root / "release" / assignment.name / f"{assignment.notebook}.ipynb"
+        template = workdir / "template"
+        (template / "source" / assignment.name).mkdir(parents=True)
+        shutil.copy(root / "source" / assignment.name / f"{assignment.notebook}.ipynb",
+                    template / "source" / assignment.name)
+        config = load_config(root)
+        config.CourseDirectory.root = str(template)
+        result = nbgrader_api(template, config).generate_assignment(assignment.name, force=True, create=True)
+        if not result.get("success"):
+            raise CourseError(f"could not prepare the gradebook entries of {assignment.name}")
+        return cls(root, assignment, nbformat.read(release_path, as_version=4), template, sandbox,
+                   api.coursedir.course_id)
+
+
+def _released_files(root: Path, assignment: Assignment) -> list[Path]:
+    """The non-notebook files nbgrader copies next to each submission (released data, never hidden tests)."""
+    coursedir = nbgrader_api(root).coursedir
+    source = root / "source" / assignment.name
+    return [Path(p) for p in find_all_files(str(source), coursedir.ignore + ["*.ipynb"])]
+
+
+def _check_files(folder: Path, assignment: Assignment) -> tuple[nbformat.NotebookNode, list[str]]:
+    notes = []
+    expected = folder / f"{assignment.notebook}.ipynb"
+    others = sorted(p.name for p in folder.glob("*.ipynb") if p.name != expected.name)
+    if not expected.exists() and others:
+        raise RejectedSubmission(f"{expected.name} is missing (found {', '.join(others)}): submit the released "
+                                 f"notebook under its original name")
+    notebook = read_notebook(expected)
+    if others:
+        notes.append(f"ignored {len(others)} extra notebook(s): {', '.join(others)}")
+    extra = sorted(p.name for p in folder.iterdir() if p.suffix != ".ipynb" and p.name != "timestamp.txt")
+    if extra:
+        notes.append(f"ignored {len(extra)} other file(s)")
+    return notebook, notes
+
+
+def _run_worker(ctx: GradingContext, scratch: Path, student: str) -> dict:
+    settings = Sandbox(config=load_config(ctx.root))
+    return run_isolated(ctx.root, scratch, ctx.assignment.name, student, ctx.sandbox,
+                        memory_bytes=WORKER_MEMORY_BYTES, timeout=settings.wall_seconds + 300)
+
+
+def _commit(ctx: GradingContext, scratch: Path, student: str, real_db_url: str) -> tuple[float, float, bool]:
+    """Copy the scratch verdicts into the course gradebook: one transaction for the scores."""
+    name, notebook = ctx.assignment.name, ctx.assignment.notebook
+    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", ctx.course_id) as scratch_gb:
+        graded = scratch_gb.find_submission_notebook(notebook, name, student)
+        scores = {g.name: g.auto_score for g in graded.grades}
+        comments = {c.name: c.auto_comment for c in graded.comments}
+        timestamp = scratch_gb.find_submission(name, student).timestamp
+    with Gradebook(real_db_url, ctx.course_id) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(name, student, timestamp=timestamp)
+        target = gb.find_submission_notebook(notebook, name, student)
+        for grade in target.grades:
+            grade.auto_score = scores.get(grade.name)
+            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        for comment in target.comments:
+            comment.auto_comment = comments.get(comment.name)
+        gb.db.commit()
+        submission = gb.find_submission(name, student)
         return float(submission.score), float(submission.max_score), bool(submission.needs_manual_grade)
 
 
-def autograde_submission(root: Path, api, assignment: Assignment, student: str, feedback: bool = True) -> Outcome:
-    """Grade one student's submission of one assignment; never raises for a problem of the submission."""
-    outcome = Outcome(student, assignment.name, "graded")
-    folder = submission_dir(root, student, assignment)
-    try:
-        if not folder.is_dir():
-            raise RejectedSubmission(f"no submission: expected {folder.relative_to(root)}/{assignment.notebook}.ipynb")
-        read_notebook(folder / f"{assignment.notebook}.ipynb")
-    except RejectedSubmission as reason:
-        outcome.status, outcome.reason = "rejected", str(reason)
-        return outcome
-    result = api.autograde(assignment.name, student, force=True, create=True)
-    if not result.get("success"):
-        outcome.status, outcome.reason = "failed", f"autograding failed: {last_error_line(result)}"
-        return outcome
-    outcome.score, outcome.max_score, outcome.needs_manual = _scores(root, api, assignment, student)
+def _install_graded(ctx: GradingContext, scratch: Path, student: str) -> None:
+    """Swap the new graded folder in for the old one (the old one stays until the new one is complete)."""
+    new = scratch / "autograded" / student / ctx.assignment.name
+    dest = ctx.root / "autograded" / student / ctx.assignment.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staged = dest.with_name(f".{dest.name}.new")
+    old = dest.with_name(f".{dest.name}.old")
+    for leftover in (staged, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(new, staged)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(staged, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def grade_in_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> tuple[dict, list[str]]:
+    """Sanitise the submission in ``folder`` and autograde it in the scratch course ``scratch``."""
+    notebook, notes = _check_files(folder, ctx.assignment)
+    clean, changes = sanitize(notebook, ctx.release)
+    notes += changes
+    shutil.copy(ctx.template / "gradebook.db", scratch / "gradebook.db")
+    source = scratch / "source" / ctx.assignment.name
+    source.mkdir(parents=True)
+    for path in _released_files(ctx.root, ctx.assignment):
+        target = source / path.relative_to(ctx.root / "source" / ctx.assignment.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    submitted = scratch / "submitted" / student / ctx.assignment.name
+    submitted.mkdir(parents=True)
+    nbformat.write(clean, submitted / f"{ctx.assignment.notebook}.ipynb")
+    timestamp = folder / "timestamp.txt"
+    if timestamp.is_file() and timestamp.stat().st_size < 100:
+        shutil.copy(timestamp, submitted / "timestamp.txt")
+    return _run_worker(ctx, scratch, student), notes
+
+
+def autograde_submission(ctx: GradingContext, student: str, api=None, feedback: bool = True) -> Outcome:
+    """Grade one student's submission; never raises for a problem of the submission."""
+    outcome = Outcome(student, ctx.assignment.name, "graded")
+    folder = submission_dir(ctx.root, student, ctx.assignment)
+    api = api or nbgrader_api(ctx.root)
+    with tempfile.TemporaryDirectory(prefix="lstm-course-grade-") as tmp:
+        try:
+            if not STUDENT_ID.fullmatch(student):
+                raise RejectedSubmission(f"'{student[:40]}' is not a valid student id (letters, digits, . _ @ -)")
+            if not folder.is_dir():
+                raise RejectedSubmission(f"no submission: expected {folder.relative_to(ctx.root)}/"
+                                         f"{ctx.assignment.notebook}.ipynb")
+            result, notes = grade_in_scratch(ctx, folder, student, Path(tmp))
+        except RejectedSubmission as reason:
+            outcome.status, outcome.reason = "rejected", str(reason)
+            return outcome
+        if not result["success"]:
+            outcome.status, outcome.reason = "failed", f"autograding failed: {result['reason']}"
+            return outcome
+        outcome.score, outcome.max_score, outcome.needs_manual = _commit(ctx, Path(tmp), student,
+                                                                         api.coursedir.db_url)
+        _install_graded(ctx, Path(tmp), student)
+    outcome.reason = "; ".join(result["problems"] + notes)
     if feedback:
-        result = api.generate_feedback(assignment.name, student, force=True)
-        html = root / "feedback" / student / assignment.name / f"{assignment.notebook}.html"
+        result = api.generate_feedback(ctx.assignment.name, student, force=True)
+        html = ctx.root / "feedback" / student / ctx.assignment.name / f"{ctx.assignment.notebook}.html"
         if result.get("success") and html.exists():
-            outcome.feedback = str(html.relative_to(root))
-        else:
-            outcome.reason = f"feedback not generated: {last_error_line(result)}"
+            outcome.feedback = str(html.relative_to(ctx.root))
     return outcome
 
 
@@ -54,36 +208,42 @@ def describe(outcome: Outcome) -> str:
     if outcome.status != "graded":
         return f"  {outcome.student:<20} {outcome.assignment:<16} {outcome.status.upper()}: {outcome.reason}"
     manual = "  (+ manual grading pending)" if outcome.needs_manual else ""
-    return (f"  {outcome.student:<20} {outcome.assignment:<16} {outcome.score:g} / {outcome.max_score:g}{manual}"
-            + (f"  feedback: {outcome.feedback}" if outcome.feedback else ""))
+    line = f"  {outcome.student:<20} {outcome.assignment:<16} {outcome.score:g} / {outcome.max_score:g}{manual}"
+    if outcome.reason:
+        line += f"  [{outcome.reason}]"
+    return line + (f"  feedback: {outcome.feedback}" if outcome.feedback else "")
 
 
 def autograde(root: Path, assignment_names: list[str] | None = None, students: list[str] | None = None,
-              feedback: bool = True, echo=print) -> list[Outcome]:
+              feedback: bool = True, echo=print, sandbox: str | None = None, fallback: bool = False) -> list[Outcome]:
     assignments = [get_assignment(n) for n in assignment_names] if assignment_names else [
         a for a in ASSIGNMENTS.values() if submitted_students(root, a)]
     if not assignments:
         raise CourseError(f"nothing to grade: no submissions under {root / 'submitted'} "
                           f"(expected submitted/<student>/<assignment>/<notebook>.ipynb)")
+    mode = resolve_sandbox(sandbox, echo=echo, fallback=fallback)
     api = nbgrader_api(root)
     outcomes = []
     for assignment in assignments:
-        ensure_built(root, assignment, api, echo=echo)
-        for student in students or submitted_students(root, assignment):
-            try:
-                outcome = autograde_submission(root, api, assignment, student, feedback=feedback)
-            except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-                outcome = Outcome(student, assignment.name, "failed", f"grader error: {type(error).__name__}: {error}")
-            record(root, outcome)
-            echo(describe(outcome))
-            outcomes.append(outcome)
+        with tempfile.TemporaryDirectory(prefix="lstm-course-template-") as workdir:
+            ctx = GradingContext.create(root, assignment, mode, Path(workdir))
+            for student in students or submitted_students(root, assignment):
+                try:
+                    outcome = autograde_submission(ctx, student, api=api, feedback=feedback)
+                except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
+                    outcome = Outcome(student, assignment.name, "failed",
+                                      f"grader error: {type(error).__name__}: {error}"[:300])
+                record(root, outcome)
+                echo(describe(outcome))
+                outcomes.append(outcome)
     return outcomes
 
 
 def main(args) -> int:
     names = [args.assignment] if args.assignment else None
     print(f"Autograding {args.assignment or 'every assignment with submissions'} in {args.course_dir}")
-    outcomes = autograde(args.course_dir, names, args.student or None, feedback=not args.no_feedback)
+    outcomes = autograde(args.course_dir, names, args.student or None, feedback=not args.no_feedback,
+                         sandbox=args.sandbox)
     bad = [o for o in outcomes if o.status != "graded"]
     print(f"{len(outcomes) - len(bad)} graded, {len(bad)} not graded; `lstm-course report` prints the table.")
     return 0

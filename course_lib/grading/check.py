@@ -1,7 +1,7 @@
 """``lstm-course check NOTEBOOK``: grade one completed notebook against the hidden tests, for self-study.
 
-The notebook goes through exactly the pipeline an instructor's autograde uses (same sanitising, execution and
-verdicts), but in a throw-away course directory with its own gradebook: the course's gradebook is never touched.
+The notebook goes through exactly the pipeline of ``lstm-course autograde`` (sanitising, sandboxed execution,
+verdicts outside the kernel) in a throw-away scratch course: the course's gradebook is never touched.
 """
 from __future__ import annotations
 
@@ -12,16 +12,15 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from course_lib.grading.autograde import autograde_submission
-from course_lib.grading.build import ensure_built
-from course_lib.grading.course import Assignment, CourseError, assignment_for_notebook, get_assignment, load_config, nbgrader_api
-from course_lib.grading.submissions import RejectedSubmission, read_notebook
+from course_lib.grading.autograde import GradingContext, grade_in_scratch, resolve_sandbox
+from course_lib.grading.course import Assignment, CourseError, assignment_for_notebook, get_assignment
+from course_lib.grading.submissions import RejectedSubmission
 
 STUDENT = "self-check"
 
 
-def _exercise_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """The verdict text the grader put under each graded cell."""
+def _verdict_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """The verdict the grader wrote under each graded cell, in notebook order."""
     texts = {}
     for cell in notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -31,57 +30,56 @@ def _exercise_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return texts
 
 
-def check_notebook(root: Path, path: Path, assignment: Assignment | None = None, echo=print) -> dict:
-    """Grade ``path``; returns ``{exercise: (score, max_score)}`` and prints the per-exercise report."""
+def check_notebook(root: Path, path: Path, assignment: Assignment | None = None, echo=print,
+                   sandbox: str | None = None) -> dict:
+    """Grade ``path``; returns ``{exercise: (score or None, max_score)}`` and prints the per-exercise report."""
     path = Path(path).resolve()
+    if not path.is_file():
+        raise CourseError(f"{path} does not exist")
     assignment = assignment or assignment_for_notebook(path.stem)
-    try:
-        read_notebook(path)
-    except RejectedSubmission as reason:
-        raise CourseError(str(reason)) from None
-    ensure_built(root, assignment, nbgrader_api(root), echo=echo)
+    mode = resolve_sandbox(sandbox, echo=echo, fallback=True)
     with tempfile.TemporaryDirectory(prefix="lstm-course-check-") as tmp:
-        scratch = Path(tmp)
-        shutil.copytree(root / "source" / assignment.name, scratch / "source" / assignment.name)
-        submitted = scratch / "submitted" / STUDENT / assignment.name
-        submitted.mkdir(parents=True)
-        shutil.copyfile(path, submitted / f"{assignment.notebook}.ipynb")
-        config = load_config(root)
-        config.CourseDirectory.root = str(scratch)
-        api = nbgrader_api(scratch, config)
-        result = api.generate_assignment(assignment.name, force=True, create=True)
-        if not result.get("success"):
-            raise CourseError(f"could not prepare the hidden tests of {assignment.name}")
-        outcome = autograde_submission(scratch, api, assignment, STUDENT, feedback=False)
-        if outcome.status != "graded":
-            raise CourseError(outcome.reason)
+        tmp = Path(tmp)
+        ctx = GradingContext.create(root, assignment, mode, tmp)
+        folder = tmp / "handed-in"
+        folder.mkdir()
+        shutil.copyfile(path, folder / f"{assignment.notebook}.ipynb")
+        scratch = tmp / "scratch"
+        scratch.mkdir()
+        try:
+            result, notes = grade_in_scratch(ctx, folder, STUDENT, scratch)
+        except RejectedSubmission as reason:
+            raise CourseError(str(reason)) from None
+        if not result["success"]:
+            raise CourseError(f"could not grade {path.name}: {result['reason']}")
         graded = nbformat.read(scratch / "autograded" / STUDENT / assignment.name / f"{assignment.notebook}.ipynb",
                                as_version=4)
-        texts = _exercise_texts(graded)
-        scores = {}
-        with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-            submission = gb.find_submission_notebook(assignment.notebook, assignment.name, STUDENT)
-            for grade in submission.grades:
-                scores[grade.name] = (grade.auto_score, grade.max_score)
+        texts = _verdict_texts(graded)
+        with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", ctx.course_id) as gb:
+            grades = {g.name: (g.auto_score, g.max_score)
+                      for g in gb.find_submission_notebook(assignment.notebook, assignment.name, STUDENT).grades}
+    graded_cells = [c for c in graded.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    order = [c.metadata["nbgrader"]["grade_id"] for c in graded_cells]
+    # written answers (graded cells that are also solution cells) are the instructor's to grade, answered or not
+    manual = {c.metadata["nbgrader"]["grade_id"] for c in graded_cells if c.metadata["nbgrader"].get("solution")}
     echo(f"{path.name} ({assignment.name}, {assignment.title}), checked against the hidden tests:\n")
-    auto_total = sum(s or 0 for s, _ in scores.values() if s is not None)
-    auto_max = sum(m for s, m in scores.values() if s is not None)
-    for exercise, (score, max_score) in scores.items():
-        if score is None:
-            echo(f"{exercise}: {max_score:g} points, graded by your instructor (not checked here)\n")
+    for problem in result["problems"] + notes:
+        echo(f"Note: {problem}")
+    for exercise in order:
+        score, max_score = grades[exercise]
+        if exercise in manual:
+            echo(f"{exercise}: {max_score:g} points, graded by your instructor (not checked here)")
             continue
-        text = texts.get(exercise, "").rstrip()
-        # only the failing checks' messages: what passed needs no explanation
-        lines = text.splitlines()
-        body = [line for line in lines[1:] if not line.lstrip().startswith("✓")]
-        echo(f"{exercise}: {score:g} / {max_score:g}" + ("" if score < max_score else "  ✓"))
-        for line in body:
-            echo(line)
-    echo(f"\nTotal: {auto_total:g} / {auto_max:g} automatically graded points")
-    return scores
+        echo(f"{exercise}: {score:g} / {max_score:g}" + ("  ✓" if score == max_score else ""))
+        for line in texts.get(exercise, "").rstrip().splitlines()[1:]:
+            if not line.lstrip().startswith("✓"):  # only what failed needs explaining
+                echo(line)
+    auto = [(s or 0, m) for e, (s, m) in grades.items() if e not in manual]
+    echo(f"\nTotal: {sum(s for s, _ in auto):g} / {sum(m for _, m in auto):g} automatically graded points")
+    return grades
 
 
 def main(args) -> int:
     assignment = get_assignment(args.assignment) if args.assignment else None
-    check_notebook(args.course_dir, Path(args.notebook), assignment)
+    check_notebook(args.course_dir, Path(args.notebook), assignment, sandbox=args.sandbox)
     return 0

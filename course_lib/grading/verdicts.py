@@ -303,6 +303,8 @@ class ApplyVerdicts(NbGraderPreprocessor):
     source_directory = Unicode("", help="Directory of the source assignments (default: <course root>/source)"
                                ).tag(config=True)
     max_feedback_chars = Integer(20_000).tag(config=True)
+    problems_file = Unicode("", help="Where to write what went wrong while executing (JSON list), if set"
+                            ).tag(config=True)
 
     def _source_dir(self) -> str:
         if self.source_directory:
@@ -320,8 +322,12 @@ class ApplyVerdicts(NbGraderPreprocessor):
         self._suite = spec["suite"]
         self._expected = spec["exercises"]
         self.verdicts: list[ExerciseVerdict] = []
+        self._problems = list(resources.get("lstm_course", {}).get("problems", []))
         nb, resources = super().preprocess(nb, resources)
         resources.setdefault("lstm_course", {})["verdicts"] = self.verdicts
+        if self.problems_file:
+            with open(self.problems_file, "w", encoding="utf-8") as f:
+                json.dump(self._problems, f)
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
@@ -331,6 +337,8 @@ class ApplyVerdicts(NbGraderPreprocessor):
         exercise = str(meta.get("grade_id"))
         max_points = float(meta.get("points", 0))
         payload, problem = find_report(cell, self._suite, exercise)
+        if payload is None and not problem and self._problems:
+            problem = f"this test did not run: {self._problems[0]}"
         verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected, problem)
         self.verdicts.append(verdict)
         feedback = _feedback_text(cell.get("outputs", []))

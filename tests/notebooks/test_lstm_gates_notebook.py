@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -56,25 +57,11 @@ def _tracked(prefix: str) -> list[str]:
 
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def executed_source(tmp_path_factory):
-    """The source notebook run top to bottom in a python3 kernel, in a copy of its folder."""
-    from nbclient import NotebookClient
+def build_started(tmp_path_factory):
+    """``lstm-course build`` of a scratch course holding nbgrader_config.py and the tracked source/ only.
 
-    workdir = tmp_path_factory.mktemp("source_run")
-    for item in (REPO / "source" / ASSIGNMENT).iterdir():
-        if item.is_file() and item.name != "hidden_tests.json":
-            shutil.copy2(item, workdir / item.name)
-    notebook = nbformat.read(workdir / f"{NOTEBOOK}.ipynb", as_version=4)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(workdir)}})
-    client.execute()
-    return notebook
-
-
-@pytest.fixture(scope="module")
-def fresh_build(tmp_path_factory) -> Path:
-    """A scratch course with nbgrader_config.py and the tracked source/ only, built with ``lstm-course build``."""
+    Started in the background (its own session) so that it overlaps with the notebook's execution.
+    """
     root = tmp_path_factory.mktemp("fresh_build")
     for name in ["nbgrader_config.py", *_tracked("source/")]:
         if name.endswith("hidden_tests.json"):
@@ -85,11 +72,46 @@ def fresh_build(tmp_path_factory) -> Path:
     assert not (root / "release").exists()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    result = subprocess.run([sys.executable, "-m", "course_lib.cli", "--course-dir", str(root), "build", ASSIGNMENT],
-                            capture_output=True, text=True, timeout=600, cwd=str(root), env=env)
-    assert result.returncode == 0, (f"`lstm-course build` failed on a scratch copy of the course "
-                                    f"(exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
+    logs = tmp_path_factory.mktemp("fresh_build_logs")
+    with open(logs / "out.txt", "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "course_lib.cli", "--course-dir", str(root), "build", ASSIGNMENT],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(root), env=env,
+            start_new_session=True)
+    yield root, process, logs / "out.txt"
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def fresh_build(build_started) -> Path:
+    root, process, log = build_started
+    try:
+        code = process.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`lstm-course build` did not finish in 600 s:\n{log.read_text(errors='replace')}")
+    assert code == 0, (f"`lstm-course build` failed on a scratch copy of the course (exit {code}):\n"
+                       f"{log.read_text(errors='replace')}")
     return root
+
+
+@pytest.fixture(scope="module")
+def executed_source(build_started, tmp_path_factory):
+    """The source notebook run top to bottom in a python3 kernel, in a copy of its folder."""
+    from nbclient import NotebookClient
+
+    workdir = tmp_path_factory.mktemp("source_run")
+    for item in (REPO / "source" / ASSIGNMENT).iterdir():
+        if item.is_file() and item.name != "hidden_tests.json":
+            shutil.copy2(item, workdir / item.name)
+    notebook = nbformat.read(workdir / f"{NOTEBOOK}.ipynb", as_version=4)
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(workdir)}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernel inherits it: no TensorFlow start-up chatter
+        client.execute()
+    return notebook
 
 
 # --------------------------------------------------------------------------- the source runs

@@ -1,0 +1,232 @@
+"""A sandbox for every graded kernel: bubblewrap namespaces, resource limits, IPC sockets.
+
+The student's kernel runs as ``bwrap ... timeout prlimit ... python -m ipykernel_launcher`` with
+
+* private PID, network, IPC, UTS and user namespaces (``--unshare-all``): it cannot see or signal the grader, and
+  has no network; ``--die-with-parent`` ends it, and everything it started, with the grading process;
+* a read-only view of the system (``/usr`` and a few files of ``/etc``), the Python installation and the course's
+  virtual environment, with the reference solutions (``course_lib/solutions``) and the grader-side targets hidden
+  under empty directories;
+* one writable directory: the submission's private work directory (its notebook and the assignment's released
+  data files, nothing else), plus a private ``/tmp``; the connection file and IPC sockets live in a directory bound
+  into the sandbox, so grader and kernel need no TCP;
+* limits on address space, CPU seconds, processes, file size and total wall time.
+
+:class:`SandboxedExecute` is nbgrader's ``Execute`` with this kernel manager, and it turns a kernel that dies or
+exceeds a limit into a recorded reason instead of an aborted notebook.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader.preprocessors import Execute
+from traitlets import CaselessStrEnum, Integer, Unicode
+from traitlets.config import Configurable
+
+import course_lib
+
+GiB = 1024**3
+MiB = 1024**2
+
+#: Files of /etc a Python kernel reads (name resolution of its own user, time zone, loader cache, fonts).
+ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "fonts", "alternatives", "mime.types")
+#: Environment variables passed into the sandbox (everything else is cleared, NBGRADER_EXECUTION included).
+PASS_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+class SandboxUnavailable(RuntimeError):
+    """Sandboxing was asked for but bubblewrap cannot run here."""
+
+
+class Sandbox(Configurable):
+    """Settings of the grading sandbox (``c.Sandbox.*`` in nbgrader_config.py, ``--sandbox`` on the command line)."""
+
+    mode = CaselessStrEnum(["bwrap", "none"], default_value="bwrap",
+                           help="bwrap: every kernel in a bubblewrap sandbox; none: no protection at all").tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap executable").tag(config=True)
+    memory_bytes = Integer(4 * GiB, help="Address-space limit of the kernel (RLIMIT_AS)").tag(config=True)
+    cpu_seconds = Integer(600, help="CPU-time limit of the kernel (RLIMIT_CPU)").tag(config=True)
+    max_processes = Integer(256, help="Process/thread limit inside the sandbox (RLIMIT_NPROC)").tag(config=True)
+    max_file_bytes = Integer(256 * MiB, help="Largest file the kernel may write (RLIMIT_FSIZE)").tag(config=True)
+    wall_seconds = Integer(600, help="Wall-time limit of one notebook's kernel").tag(config=True)
+
+
+def bwrap_available(executable: str = "bwrap") -> str | None:
+    """``None`` if bubblewrap runs here, else why not."""
+    if sys.platform != "linux":
+        return f"bubblewrap needs Linux (this is {sys.platform})"
+    path = shutil.which(executable)
+    if path is None:
+        return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    import subprocess
+
+    probe = subprocess.run([path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        return f"bwrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
+    return None
+
+
+def _ro_system() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ETC_FILES:
+        path = Path("/etc") / name
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def bwrap_command(settings: Sandbox, kernel_cmd: list[str], work_dir: str, ipc_dir: str) -> list[str]:
+    """The full command line that runs ``kernel_cmd`` in the sandbox (pure: easy to inspect and test)."""
+    package = Path(course_lib.__file__).resolve().parent
+    prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix})
+    args = [settings.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += _ro_system()
+    for prefix in prefixes:
+        args += ["--ro-bind", prefix, prefix]
+    args += ["--ro-bind", str(package), str(package)]
+    # Hidden after the binds above (a later mount over a bound directory hides it): the reference solutions and
+    # the grader-side code that uses them.
+    args += ["--tmpfs", str(package / "solutions"), "--tmpfs", str(package / "grading" / "targets")]
+    args += ["--bind", work_dir, work_dir, "--bind", ipc_dir, ipc_dir, "--chdir", work_dir]
+    env = {"HOME": work_dir, "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "PYTHONNOUSERSITE": "1",
+           "MPLCONFIGDIR": "/tmp/matplotlib", "TF_CPP_MIN_LOG_LEVEL": "2", "LANG": "C.UTF-8"}
+    env.update({k: os.environ[k] for k in PASS_ENV if k in os.environ})
+    args.append("--clearenv")
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    limits = ["prlimit", f"--as={settings.memory_bytes}", f"--cpu={settings.cpu_seconds}",
+              f"--nproc={settings.max_processes}", f"--fsize={settings.max_file_bytes}", "--core=0", "--"]
+    wall = ["timeout", "--signal=KILL", str(settings.wall_seconds)]
+    return args + ["--"] + wall + limits + kernel_cmd
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def make_cgroups(name: str, settings: Sandbox) -> list[Path]:
+    """Per-kernel cgroups capping the number of processes and the total memory of everything in the sandbox.
+
+    RLIMIT_NPROC does not bind a root-owned process, and RLIMIT_AS is per process: a fork bomb is stopped by
+    the ``pids`` cgroup and many processes' memory by the ``memory`` cgroup. cgroup v1 hierarchies and the
+    unified v2 one are both handled; where none is writable, the sandbox still runs (the PID namespace and the
+    wall-time limit end every process) and :func:`cgroup_support` says so.
+    """
+    made = []
+    plans = [
+        (CGROUP_ROOT / "pids", {"pids.max": str(settings.max_processes)}),
+        (CGROUP_ROOT / "memory", {"memory.limit_in_bytes": str(settings.memory_bytes)}),
+        (CGROUP_ROOT / "unified", {"pids.max": str(settings.max_processes), "memory.max": str(settings.memory_bytes)}),
+    ]
+    for hierarchy, limits in plans:
+        directory = hierarchy / name
+        try:
+            if not hierarchy.is_dir() or not os.access(hierarchy, os.W_OK):
+                continue
+            directory.mkdir()
+            written = 0
+            for key, value in limits.items():
+                if (directory / key).exists():
+                    (directory / key).write_text(value)
+                    written += 1
+            if written:
+                made.append(directory)
+            else:
+                directory.rmdir()
+        except OSError:
+            continue
+    return made
+
+
+def remove_cgroups(directories: list[Path]) -> None:
+    for directory in directories:
+        for _ in range(50):  # the kernel's processes may take a moment to be reaped
+            try:
+                directory.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.05)
+
+
+def cgroup_support() -> list[str]:
+    """Which cgroup limits this machine can apply (empty: processes and total memory are not capped)."""
+    probe = make_cgroups(f"lstm-course-probe-{os.getpid()}", Sandbox())
+    kinds = [d.parent.name for d in probe]
+    remove_cgroups(probe)
+    return kinds
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel inside :func:`bwrap_command`, talking over IPC sockets."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = Sandbox(parent=self)
+        self._ipc_dir = tempfile.mkdtemp(prefix="lstm-course-ipc-")
+        self.transport = "ipc"
+        self.ip = os.path.join(self._ipc_dir, "kernel")
+        self.connection_file = os.path.join(self._ipc_dir, "connection.json")
+        self._cgroups: list[Path] = []
+
+    async def _async_pre_start_kernel(self, **kw):
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        work_dir = os.path.realpath(kw.get("cwd") or os.getcwd())
+        command = bwrap_command(self.settings, kernel_cmd, work_dir, self._ipc_dir)
+        self._cgroups = make_cgroups(os.path.basename(self._ipc_dir), self.settings)
+        if self._cgroups:
+            # The shell joins the cgroups, then becomes bwrap: every process of the sandbox is inside them.
+            join = "; ".join(f'echo $$ > "{d}/cgroup.procs"' for d in self._cgroups)
+            command = ["/bin/sh", "-c", f'{join} && exec "$@"', "sh", *command]
+        # What the kernel prints on its own stdout/stderr (not cell output) is not the grader's business.
+        kw.setdefault("stdout", open(os.devnull, "w"))  # noqa: SIM115 - owned by the kernel process
+        kw.setdefault("stderr", kw["stdout"])
+        return command, kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            remove_cgroups(self._cgroups)
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, in the sandbox when configured, recording a kernel's death instead of aborting."""
+
+    def __init__(self, *args, **kwargs):
+        if Sandbox(parent=kwargs.get("parent"), config=kwargs.get("config")).mode == "bwrap":
+            kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        problems = resources.setdefault("lstm_course", {}).setdefault("problems", [])
+        started = time.monotonic()
+        settings = Sandbox(parent=self)
+        try:
+            return super().preprocess(nb, resources, km)
+        except DeadKernelError:
+            elapsed = time.monotonic() - started
+            if settings.mode == "bwrap" and elapsed >= settings.wall_seconds - 1:
+                problems.append(f"the notebook was stopped after the wall-time limit of {settings.wall_seconds} s")
+            else:
+                problems.append("the kernel died (a limit was exceeded or it crashed); cells after that did not run")
+        except CellTimeoutError:
+            problems.append(f"a cell ran longer than {self.timeout} s and was stopped")
+        except RuntimeError as error:  # e.g. the kernel did not start or respond
+            problems.append(f"the kernel stopped responding: {str(error)[:200]}")
+        return nb, resources

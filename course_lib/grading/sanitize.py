@@ -1,0 +1,101 @@
+"""Sanitising a submission before it is graded: the student's code, in the instructor's notebook structure.
+
+A submitted notebook is untrusted input. What is kept from it is only what the student is meant to write: the
+source of the solution cells and of the cells they added. Everything else comes from the instructor's release
+notebook: the test cells (restored, or re-inserted where deleted), every cell's nbgrader metadata, the notebook's
+kernelspec and metadata. Cell tags and metadata that change execution (``skip-execution``, ``raises-exception``,
+an unknown nbgrader ``schema_version``...) are dropped with the rest of the student's metadata, and outputs are
+cleared.
+"""
+from __future__ import annotations
+
+import copy
+
+import nbformat
+
+from course_lib.grading.submissions import RejectedSubmission
+
+
+def _grade_id(cell) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
+        return meta["grade_id"]
+    return None
+
+
+def _clean_cell(cell_type: str, source: str, cell_id: str, nbgrader: dict | None = None):
+    if cell_type == "markdown":
+        cell = nbformat.v4.new_markdown_cell(source, id=cell_id)
+    elif cell_type == "raw":
+        cell = nbformat.v4.new_raw_cell(source, id=cell_id)
+    else:
+        cell = nbformat.v4.new_code_cell(source, id=cell_id)
+    if nbgrader is not None:
+        cell.metadata["nbgrader"] = copy.deepcopy(nbgrader)
+    return cell
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(str(s) for s in source)
+    if not isinstance(source, str):
+        raise RejectedSubmission("a cell's source is not text")
+    return source
+
+
+def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
+    """A clean notebook to grade, and notes on what was changed (for the report)."""
+    instructor = {gid: cell for cell in release.cells if (gid := _grade_id(cell))}
+    order = [gid for cell in release.cells if (gid := _grade_id(cell))]
+    notes: list[str] = []
+    out = []
+    placed: set[str] = set()
+    # A grade id can appear twice (a copied cell keeps its metadata): the instructor's role goes to the copy whose
+    # source is unchanged for tests and read-only cells, else to the first; the others are ordinary cells.
+    owner: dict[str, int] = {}
+    for index, cell in enumerate(submitted.cells):
+        gid = _grade_id(cell)
+        if gid in instructor and (gid not in owner or (
+                not instructor[gid].metadata["nbgrader"].get("solution")
+                and cell.get("source") == instructor[gid].source
+                and submitted.cells[owner[gid]].get("source") != instructor[gid].source)):
+            owner[gid] = index
+    for index, cell in enumerate(submitted.cells):
+        cell_type = cell.get("cell_type")
+        if cell_type not in ("code", "markdown", "raw"):
+            continue
+        gid = _grade_id(cell)
+        if gid in instructor and owner.get(gid) == index:
+            mine = instructor[gid]
+            meta = mine.metadata["nbgrader"]
+            if meta.get("solution"):  # the student's answer, under the instructor's metadata and cell type
+                out.append(_clean_cell(mine.cell_type, _source(cell), f"cell-{gid}", meta))
+            else:  # tests and read-only cells: always the instructor's
+                out.append(_clean_cell(mine.cell_type, _source(mine), f"cell-{gid}", meta))
+                if _source(cell) != _source(mine):
+                    notes.append(f"restored the instructor's cell '{gid}'")
+            placed.add(gid)
+            continue
+        # A cell the student added (or one claiming a grade id it does not own): plain, without metadata.
+        if cell_type == "code":
+            out.append(_clean_cell("code", _source(cell), f"student-{index}"))
+        elif cell_type == "markdown":
+            out.append(_clean_cell("markdown", _source(cell), f"student-{index}"))
+    for position, gid in enumerate(order):
+        if gid in placed:
+            continue
+        # Re-insert a deleted cell right after the instructor cell that precedes it.
+        previous = next((order[j] for j in range(position - 1, -1, -1) if order[j] in placed), None)
+        at = 0 if previous is None else 1 + next(i for i, c in enumerate(out) if c.get("id") == f"cell-{previous}")
+        mine = instructor[gid]
+        out.insert(at, _clean_cell(mine.cell_type, _source(mine), f"cell-{gid}", mine.metadata["nbgrader"]))
+        placed.add(gid)
+        notes.append(f"re-inserted the missing cell '{gid}'")
+    kernel = submitted.get("metadata", {}).get("kernelspec", {})
+    wanted = release.metadata.get("kernelspec", {}).get("name")
+    if isinstance(kernel, dict) and kernel.get("name") not in (None, wanted):
+        notes.append(f"ran with the {wanted} kernel (the notebook asked for '{str(kernel.get('name'))[:30]}')")
+    clean = nbformat.v4.new_notebook(cells=out, metadata=copy.deepcopy(release.metadata))
+    nbformat.validate(clean)
+    return clean, notes

@@ -1,0 +1,79 @@
+"""Grade one sanitised submission in a scratch course, in a process of its own.
+
+:func:`run_isolated` runs nbgrader's autograde on a scratch course (a throw-away course holding only that
+submission and a copy of the assignment's gradebook entries), with the course's configuration, in a forked child
+whose memory and wall time are bounded: a submission that floods the grader with output or hangs it costs only
+that process. It returns ``{"success", "reason", "problems"}``; the course's gradebook is written by the caller,
+after the verdict.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import warnings
+from pathlib import Path
+
+
+def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str) -> dict:
+    from course_lib.grading.course import last_error_line, load_config, nbgrader_api
+
+    config = load_config(root)
+    config.CourseDirectory.root = str(scratch)
+    config.ApplyVerdicts.source_directory = str(root / "source")
+    config.ApplyVerdicts.problems_file = str(scratch / "problems.json")
+    config.Sandbox.mode = sandbox
+    api = nbgrader_api(scratch, config)
+    result = api.autograde(assignment, student, force=True, create=True)
+    problems_file = scratch / "problems.json"
+    problems = json.loads(problems_file.read_text()) if problems_file.exists() else []
+    if not result.get("success"):
+        return {"success": False, "reason": last_error_line(result), "problems": problems}
+    return {"success": True, "reason": "", "problems": problems}
+
+
+def _child(connection, memory_bytes: int, args: tuple) -> None:
+    os.setsid()  # its own process group: the parent can end it and everything it started at once
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")  # see course_lib.cli
+    try:
+        outcome = grade(*args)
+    except MemoryError:
+        outcome = {"success": False, "reason": "the grading process ran out of memory", "problems": []}
+    except Exception as error:  # noqa: BLE001 - reported to the caller as this submission's failure
+        outcome = {"success": False, "reason": f"{type(error).__name__}: {error}"[:300], "problems": []}
+    connection.send(outcome)
+    connection.close()
+
+
+def run_isolated(root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
+                 memory_bytes: int, timeout: float) -> dict:
+    """:func:`grade` in a forked child bounded in memory and wall time (forked: nbgrader is already imported)."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, memory_bytes, (root, scratch, assignment, student, sandbox)))
+    process.start()
+    sender.close()
+    outcome = None
+    if receiver.poll(timeout):
+        try:
+            outcome = receiver.recv()
+        except EOFError:
+            outcome = None
+    timed_out = outcome is None and process.is_alive()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # whatever it left behind (the sandbox dies with it anyway)
+    except ProcessLookupError:
+        pass
+    process.join(10)
+    if outcome is not None:
+        return outcome
+    if timed_out:
+        return {"success": False, "reason": f"grading took longer than {timeout:.0f} s", "problems": []}
+    why = "ran out of memory" if process.exitcode in (-signal.SIGKILL, -signal.SIGSEGV) else (
+        f"exited with status {process.exitcode}")
+    return {"success": False, "reason": f"the grading process {why}", "problems": []}
