@@ -31,6 +31,8 @@ def parser() -> argparse.ArgumentParser:
                                     help="default: every assignment with submissions")
     verbs["autograde"].add_argument("--student", action="append", metavar="ID", help="repeatable; default: all")
     verbs["autograde"].add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    verbs["autograde"].add_argument("--jobs", "-j", type=int, default=None,
+                                    help="submissions graded at once (default: one per CPU core)")
     verbs["report"].add_argument("--output", "-o", metavar="CSV", help="default: grades.csv in the course")
     verbs["check"].add_argument("notebook", metavar="NOTEBOOK", help="a completed assignment notebook")
     verbs["check"].add_argument("--assignment", help="when the notebook was renamed")

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import nbformat
@@ -33,7 +34,7 @@ from course_lib.grading.grading_log import Outcome, record
 from course_lib.grading.sandbox import Sandbox, bwrap_available
 from course_lib.grading.sanitize import sanitize
 from course_lib.grading.submissions import RejectedSubmission, read_notebook, submission_dir, submitted_students
-from course_lib.grading.worker import run_isolated
+from course_lib.grading.worker import IsolatedGrading
 
 WORKER_MEMORY_BYTES = 8 * 1024**3
 STUDENT_ID = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,99}")
@@ -108,12 +109,6 @@ def _check_files(folder: Path, assignment: Assignment) -> tuple[nbformat.Noteboo
     return notebook, notes
 
 
-def _run_worker(ctx: GradingContext, scratch: Path, student: str) -> dict:
-    settings = Sandbox(config=load_config(ctx.root))
-    return run_isolated(ctx.root, scratch, ctx.assignment.name, student, ctx.sandbox,
-                        memory_bytes=WORKER_MEMORY_BYTES, timeout=settings.wall_seconds + 300)
-
-
 def _commit(ctx: GradingContext, scratch: Path, student: str, real_db_url: str) -> tuple[float, float, bool]:
     """Copy the scratch verdicts into the course gradebook: one transaction for the scores."""
     name, notebook = ctx.assignment.name, ctx.assignment.notebook
@@ -152,8 +147,8 @@ def _install_graded(ctx: GradingContext, scratch: Path, student: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def grade_in_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> tuple[dict, list[str]]:
-    """Sanitise the submission in ``folder`` and autograde it in the scratch course ``scratch``."""
+def prepare_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> list[str]:
+    """Sanitise the submission in ``folder`` into the scratch course ``scratch``; notes on what was changed."""
     notebook, notes = _check_files(folder, ctx.assignment)
     clean, changes = sanitize(notebook, ctx.release)
     notes += changes
@@ -170,38 +165,118 @@ def grade_in_scratch(ctx: GradingContext, folder: Path, student: str, scratch: P
     timestamp = folder / "timestamp.txt"
     if timestamp.is_file() and timestamp.stat().st_size < 100:
         shutil.copy(timestamp, submitted / "timestamp.txt")
-    return _run_worker(ctx, scratch, student), notes
+    return notes
+
+
+def start_grading(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> tuple[IsolatedGrading, list[str]]:
+    """Sanitise, then start nbgrader on the scratch course in a bounded child process."""
+    notes = prepare_scratch(ctx, folder, student, scratch)
+    settings = Sandbox(config=load_config(ctx.root))
+    grading = IsolatedGrading(ctx.root, scratch, ctx.assignment.name, student, ctx.sandbox,
+                              memory_bytes=WORKER_MEMORY_BYTES, timeout=settings.wall_seconds + 300)
+    return grading, notes
+
+
+def grade_in_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> tuple[dict, list[str]]:
+    """Sanitise the submission in ``folder`` and autograde it in the scratch course ``scratch`` (blocking)."""
+    grading, notes = start_grading(ctx, folder, student, scratch)
+    return grading.result(), notes
+
+
+@dataclass
+class _Running:
+    student: str
+    grading: IsolatedGrading
+    notes: list[str]
+    scratch: Path
+
+
+def _start(ctx: GradingContext, student: str) -> Outcome | _Running:
+    """Start grading one student, or the outcome at once when the submission is rejected."""
+    folder = submission_dir(ctx.root, student, ctx.assignment)
+    scratch = Path(tempfile.mkdtemp(prefix="lstm-course-grade-"))
+    try:
+        if not STUDENT_ID.fullmatch(student):
+            raise RejectedSubmission(f"'{student[:40]}' is not a valid student id (letters, digits, . _ @ -)")
+        if not folder.is_dir():
+            raise RejectedSubmission(f"no submission: expected {folder.relative_to(ctx.root)}/"
+                                     f"{ctx.assignment.notebook}.ipynb")
+        grading, notes = start_grading(ctx, folder, student, scratch)
+        return _Running(student, grading, notes, scratch)
+    except RejectedSubmission as reason:
+        shutil.rmtree(scratch, ignore_errors=True)
+        return Outcome(student, ctx.assignment.name, "rejected", str(reason))
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _finish(ctx: GradingContext, running: _Running, api, feedback: bool) -> Outcome:
+    """Collect a finished grading; only now is anything written to the course."""
+    outcome = Outcome(running.student, ctx.assignment.name, "graded")
+    try:
+        result = running.grading.result()
+        if not result["success"]:
+            outcome.status, outcome.reason = "failed", f"autograding failed: {result['reason']}"
+            return outcome
+        outcome.score, outcome.max_score, outcome.needs_manual = _commit(ctx, running.scratch, running.student,
+                                                                         api.coursedir.db_url)
+        _install_graded(ctx, running.scratch, running.student)
+    finally:
+        shutil.rmtree(running.scratch, ignore_errors=True)
+    outcome.reason = "; ".join(result["problems"] + running.notes)
+    if feedback:
+        made = api.generate_feedback(ctx.assignment.name, running.student, force=True)
+        html = ctx.root / "feedback" / running.student / ctx.assignment.name / f"{ctx.assignment.notebook}.html"
+        if made.get("success") and html.exists():
+            outcome.feedback = str(html.relative_to(ctx.root))
+    return outcome
 
 
 def autograde_submission(ctx: GradingContext, student: str, api=None, feedback: bool = True) -> Outcome:
     """Grade one student's submission; never raises for a problem of the submission."""
-    outcome = Outcome(student, ctx.assignment.name, "graded")
-    folder = submission_dir(ctx.root, student, ctx.assignment)
-    api = api or nbgrader_api(ctx.root)
-    with tempfile.TemporaryDirectory(prefix="lstm-course-grade-") as tmp:
-        try:
-            if not STUDENT_ID.fullmatch(student):
-                raise RejectedSubmission(f"'{student[:40]}' is not a valid student id (letters, digits, . _ @ -)")
-            if not folder.is_dir():
-                raise RejectedSubmission(f"no submission: expected {folder.relative_to(ctx.root)}/"
-                                         f"{ctx.assignment.notebook}.ipynb")
-            result, notes = grade_in_scratch(ctx, folder, student, Path(tmp))
-        except RejectedSubmission as reason:
-            outcome.status, outcome.reason = "rejected", str(reason)
-            return outcome
-        if not result["success"]:
-            outcome.status, outcome.reason = "failed", f"autograding failed: {result['reason']}"
-            return outcome
-        outcome.score, outcome.max_score, outcome.needs_manual = _commit(ctx, Path(tmp), student,
-                                                                         api.coursedir.db_url)
-        _install_graded(ctx, Path(tmp), student)
-    outcome.reason = "; ".join(result["problems"] + notes)
-    if feedback:
-        result = api.generate_feedback(ctx.assignment.name, student, force=True)
-        html = ctx.root / "feedback" / student / ctx.assignment.name / f"{ctx.assignment.notebook}.html"
-        if result.get("success") and html.exists():
-            outcome.feedback = str(html.relative_to(ctx.root))
-    return outcome
+    started = _start(ctx, student)
+    if isinstance(started, Outcome):
+        return started
+    return _finish(ctx, started, api or nbgrader_api(ctx.root), feedback)
+
+
+def grade_class(ctx: GradingContext, students: list[str], api, feedback: bool, jobs: int,
+                echo=print) -> list[Outcome]:
+    """Grade students ``jobs`` at a time; each outcome is recorded as soon as it is known."""
+    pending = list(students)
+    running: list[_Running] = []
+    outcomes: list[Outcome] = []
+
+    def done(outcome: Outcome) -> None:
+        record(ctx.root, outcome)
+        echo(describe(outcome))
+        outcomes.append(outcome)
+
+    while pending or running:
+        while pending and len(running) < jobs:
+            student = pending.pop(0)
+            try:
+                started = _start(ctx, student)
+            except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
+                started = Outcome(student, ctx.assignment.name, "failed",
+                                  f"grader error: {type(error).__name__}: {error}"[:300])
+            if isinstance(started, Outcome):
+                done(started)
+            else:
+                running.append(started)
+        if not running:
+            continue
+        wait([r.grading.receiver for r in running], timeout=1.0)
+        for item in [r for r in running if r.grading.ready()]:
+            running.remove(item)
+            try:
+                outcome = _finish(ctx, item, api, feedback)
+            except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
+                outcome = Outcome(item.student, ctx.assignment.name, "failed",
+                                  f"grader error: {type(error).__name__}: {error}"[:300])
+            done(outcome)
+    return outcomes
 
 
 def describe(outcome: Outcome) -> str:
@@ -215,27 +290,21 @@ def describe(outcome: Outcome) -> str:
 
 
 def autograde(root: Path, assignment_names: list[str] | None = None, students: list[str] | None = None,
-              feedback: bool = True, echo=print, sandbox: str | None = None, fallback: bool = False) -> list[Outcome]:
+              feedback: bool = True, echo=print, sandbox: str | None = None, fallback: bool = False,
+              jobs: int | None = None) -> list[Outcome]:
     assignments = [get_assignment(n) for n in assignment_names] if assignment_names else [
         a for a in ASSIGNMENTS.values() if submitted_students(root, a)]
     if not assignments:
         raise CourseError(f"nothing to grade: no submissions under {root / 'submitted'} "
                           f"(expected submitted/<student>/<assignment>/<notebook>.ipynb)")
     mode = resolve_sandbox(sandbox, echo=echo, fallback=fallback)
+    jobs = max(1, jobs or os.cpu_count() or 1)
     api = nbgrader_api(root)
     outcomes = []
     for assignment in assignments:
         with tempfile.TemporaryDirectory(prefix="lstm-course-template-") as workdir:
             ctx = GradingContext.create(root, assignment, mode, Path(workdir))
-            for student in students or submitted_students(root, assignment):
-                try:
-                    outcome = autograde_submission(ctx, student, api=api, feedback=feedback)
-                except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-                    outcome = Outcome(student, assignment.name, "failed",
-                                      f"grader error: {type(error).__name__}: {error}"[:300])
-                record(root, outcome)
-                echo(describe(outcome))
-                outcomes.append(outcome)
+            outcomes += grade_class(ctx, students or submitted_students(root, assignment), api, feedback, jobs, echo)
     return outcomes
 
 
@@ -243,7 +312,7 @@ def main(args) -> int:
     names = [args.assignment] if args.assignment else None
     print(f"Autograding {args.assignment or 'every assignment with submissions'} in {args.course_dir}")
     outcomes = autograde(args.course_dir, names, args.student or None, feedback=not args.no_feedback,
-                         sandbox=args.sandbox)
+                         sandbox=args.sandbox, jobs=args.jobs)
     bad = [o for o in outcomes if o.status != "graded"]
     print(f"{len(outcomes) - len(bad)} graded, {len(bad)} not graded; `lstm-course report` prints the table.")
     return 0

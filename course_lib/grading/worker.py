@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import time
 import warnings
 from pathlib import Path
 
@@ -50,30 +51,51 @@ def _child(connection, memory_bytes: int, args: tuple) -> None:
     connection.close()
 
 
+class IsolatedGrading:
+    """:func:`grade` running in a forked child bounded in memory and wall time.
+
+    Forked, so nbgrader (seconds to import) is already loaded; several can run at once, one per core.
+    """
+
+    def __init__(self, root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
+                 memory_bytes: int, timeout: float):
+        context = multiprocessing.get_context("fork")
+        self.receiver, sender = context.Pipe(duplex=False)
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.process = context.Process(target=_child,
+                                       args=(sender, memory_bytes, (root, scratch, assignment, student, sandbox)))
+        self.process.start()
+        sender.close()
+
+    def ready(self) -> bool:
+        return self.receiver.poll(0) or time.monotonic() > self.deadline
+
+    def result(self) -> dict:
+        """The child's outcome (waiting for it up to the deadline); ends the child and whatever it left."""
+        outcome = None
+        if self.receiver.poll(max(0.0, self.deadline - time.monotonic())):
+            try:
+                outcome = self.receiver.recv()
+            except EOFError:
+                outcome = None
+        timed_out = outcome is None and self.process.is_alive()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the sandbox dies with it anyway (--die-with-parent)
+        except ProcessLookupError:
+            pass
+        self.process.join(10)
+        self.receiver.close()
+        if outcome is not None:
+            return outcome
+        if timed_out:
+            return {"success": False, "reason": f"grading took longer than {self.timeout:.0f} s", "problems": []}
+        why = "ran out of memory" if self.process.exitcode in (-signal.SIGKILL, -signal.SIGSEGV) else (
+            f"exited with status {self.process.exitcode}")
+        return {"success": False, "reason": f"the grading process {why}", "problems": []}
+
+
 def run_isolated(root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
                  memory_bytes: int, timeout: float) -> dict:
-    """:func:`grade` in a forked child bounded in memory and wall time (forked: nbgrader is already imported)."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, memory_bytes, (root, scratch, assignment, student, sandbox)))
-    process.start()
-    sender.close()
-    outcome = None
-    if receiver.poll(timeout):
-        try:
-            outcome = receiver.recv()
-        except EOFError:
-            outcome = None
-    timed_out = outcome is None and process.is_alive()
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # whatever it left behind (the sandbox dies with it anyway)
-    except ProcessLookupError:
-        pass
-    process.join(10)
-    if outcome is not None:
-        return outcome
-    if timed_out:
-        return {"success": False, "reason": f"grading took longer than {timeout:.0f} s", "problems": []}
-    why = "ran out of memory" if process.exitcode in (-signal.SIGKILL, -signal.SIGSEGV) else (
-        f"exited with status {process.exitcode}")
-    return {"success": False, "reason": f"the grading process {why}", "problems": []}
+    """Grade one submission in a child process and wait for its outcome."""
+    return IsolatedGrading(root, scratch, assignment, student, sandbox, memory_bytes, timeout).result()
