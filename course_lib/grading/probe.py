@@ -186,7 +186,25 @@ def _op_gradcheck(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> d
     return {"value": {"analytic": analytic, "numeric": numeric, "forward": forward_outputs}}
 
 
+def _op_save_model(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:
+    """Save the student's trained Keras model (``.keras`` format) in the work directory, for the grader to score.
+
+    Nothing is evaluated here: the held-out data never enters the kernel.
+    """
+    name, filename = request["variable"], request["filename"]
+    if name not in namespace:
+        raise NameError(f"`{name}` is not defined: train and keep your model in a variable named {name}")
+    model = namespace[name]
+    if not hasattr(model, "save") or type(model).__module__.split(".")[0] not in ("keras", "tf_keras"):
+        raise TypeError(f"`{name}` is a {type(model).__name__}, not a Keras model")
+    model.save(filename)
+    with open(filename, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return {"value": np.frombuffer(bytes.fromhex(digest), dtype=np.uint8)}
+
+
 OPS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], dict]] = {
+    "save_model": _op_save_model,
     "call": _op_call,
     "unroll": _op_unroll,
     "gradcheck": _op_gradcheck,
@@ -207,7 +225,7 @@ def evaluate_request(namespace: Mapping[str, Any], request: Mapping[str, Any]) -
     try:
         result = OPS[request["op"]](namespace, request)
     except Exception as error:  # noqa: BLE001 - the student's exception is the result
-        message = f"{type(error).__name__}: {error}"
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         return {"ok": False, "error": message[:MAX_ERROR_CHARS]}
     encoded = {"ok": True, "value": encode_value(result["value"])}
     if "warnings" in result:
@@ -220,7 +238,7 @@ def evaluate_requests(namespace: Mapping[str, Any], requests: Mapping[str, Mappi
     results = {}
     for request_id, request in requests.items():
         result = evaluate_request(namespace, request)
-        result["args_digest"] = digest_args(request["args"])
+        result["args_digest"] = digest_args(request.get("args", []))
         results[request_id] = result
     return results
 

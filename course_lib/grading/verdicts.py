@@ -15,6 +15,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -39,6 +40,7 @@ class CheckVerdict:
     check: Check
     passed: bool
     message: str
+    reason: str = ""   # for a failed check: what went wrong, without the description (to group alike failures)
 
 
 @dataclass
@@ -54,8 +56,15 @@ class ExerciseVerdict:
         lines = [head]
         if self.problem:
             lines.append(f"  ✗ {self.problem}")
-        for v in self.checks:
-            lines.append(f"  {'✓' if v.passed else '✗'} {v.message}")
+        failed = [v for v in self.checks if not v.passed]
+        reasons = {v.reason for v in failed}
+        if len(failed) > 1 and len(failed) == len(self.checks) and len(reasons) == 1 and failed[0].reason:
+            # one cause for everything (typically NotImplementedError): say it once
+            lines.append(f"  ✗ all {len(failed)} checks: {failed[0].reason}")
+        else:
+            lines += [f"  {'✓' if v.passed else '✗'} {v.message}" for v in self.checks]
+        hints = list(dict.fromkeys(v.check.hint for v in failed if v.check.hint))
+        lines += [f"  Hint: {hint}" for hint in hints]
         return "\n".join(lines)
 
 
@@ -144,10 +153,32 @@ def _own_target(check: Check, suite: str, exercise_requests: dict, results: dict
         return None
 
 
-def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict, expected: dict) -> CheckVerdict:
+def _judge_model(check: Check, request: dict, got: Any, source_dir: str | None, work_dir: str | None) -> tuple[bool, str]:
+    from course_lib.grading.models import ModelRejected, score_saved_model
+
+    if not isinstance(got, np.ndarray) or got.shape != (32,) or not work_dir or not source_dir:
+        return False, "no saved model was reported"
+    digest = bytes(np.asarray(got, dtype=np.uint8))
+    try:
+        value = score_saved_model(Path(work_dir) / request["filename"], digest, Path(source_dir) / check.heldout,
+                                  check.metric)
+    except ModelRejected as error:
+        return False, str(error)
+    better = value >= check.threshold if check.metric == "accuracy" else value <= check.threshold
+    relation = "≥" if check.metric == "accuracy" else "≤"
+    return better, f"{check.metric} on held-out data {value:.4g} (needs {relation} {check.threshold:g})"
+
+
+def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict, expected: dict,
+                source_dir: str | None = None, work_dir: str | None = None) -> CheckVerdict:
     """Compare one check's reported value with the reference (and the student's own-function target)."""
-    fail = lambda why: CheckVerdict(check, False, f"{check.description}: {why}." + (  # noqa: E731
-        f"\n      Hint: {check.hint}" if check.hint else ""))
+    fail = lambda why: CheckVerdict(check, False, f"{check.description}: {why}.", reason=why)  # noqa: E731
+    if check.kind == "model":  # judged on held-out data: there is no reference value to compare with
+        got, problem = _decoded_result(results, check.request)
+        if problem:
+            return CheckVerdict(check, False, f"{check.description}: {problem}.", reason=problem)
+        passed, message = _judge_model(check, exercise_requests[check.request], got, source_dir, work_dir)
+        return CheckVerdict(check, passed, f"{check.description}: {message}", reason="" if passed else message)
     reference = expected.get(check.request)
     if not isinstance(reference, dict) or not reference.get("ok"):
         return fail("no reference value was built for this check (instructor: rebuild the assignment)")
@@ -235,7 +266,8 @@ def _non_degenerate(got: dict, want: dict) -> bool:
 
 
 def judge_exercise(suite: str, exercise: str, max_points: float, payload: dict | None,
-                   expected: dict, problem: str = "") -> ExerciseVerdict:
+                   expected: dict, problem: str = "", source_dir: str | None = None,
+                   work_dir: str | None = None) -> ExerciseVerdict:
     """Points of one exercise: the weighted share of its checks that passed."""
     module = load_suite(suite)
     checks = [c for c in module.checks() if c.exercise == exercise]
@@ -248,7 +280,8 @@ def judge_exercise(suite: str, exercise: str, max_points: float, payload: dict |
         results = {}
     exercise_expected = expected.get(exercise, {})
     for check in checks:
-        verdict.checks.append(judge_check(check, suite, module.requests(exercise), results, exercise_expected))
+        verdict.checks.append(judge_check(check, suite, module.requests(exercise), results, exercise_expected,
+                                          source_dir, work_dir))
     total = sum(c.weight for c in checks)
     passed = sum(v.check.weight for v in verdict.checks if v.passed)
     verdict.points = round(max_points * passed / total, 2)
@@ -323,6 +356,8 @@ class ApplyVerdicts(NbGraderPreprocessor):
         self._expected = spec["exercises"]
         self.verdicts: list[ExerciseVerdict] = []
         self._problems = list(resources.get("lstm_course", {}).get("problems", []))
+        self._work_dir = resources.get("metadata", {}).get("path")
+        self._assignment_dir = os.path.join(self._source_dir(), assignment)
         nb, resources = super().preprocess(nb, resources)
         resources.setdefault("lstm_course", {})["verdicts"] = self.verdicts
         if self.problems_file:
@@ -339,7 +374,8 @@ class ApplyVerdicts(NbGraderPreprocessor):
         payload, problem = find_report(cell, self._suite, exercise)
         if payload is None and not problem and self._problems:
             problem = f"this test did not run: {self._problems[0]}"
-        verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected, problem)
+        verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected, problem,
+                                 source_dir=self._assignment_dir, work_dir=self._work_dir)
         self.verdicts.append(verdict)
         feedback = _feedback_text(cell.get("outputs", []))
         outputs = [

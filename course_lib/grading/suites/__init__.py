@@ -30,7 +30,8 @@ class Check:
     description : str
         What was called, in the student's terms (function, shapes, dtype).
     kind : str
-        ``"outputs"`` (compare returned arrays), ``"gradient"`` (compare one gradient), ``"no_warnings"``.
+        ``"outputs"`` (compare returned arrays), ``"gradient"`` (compare one gradient), ``"no_warnings"``, or
+        ``"model"`` (a trained model the notebook saved, scored on held-out data by the grader).
     names : tuple of str
         For ``"outputs"``: the names of the returned values, in order. For ``"gradient"``: the student's key
         (e.g. ``"dkernel"``) and the argument it differentiates (``"kernel"``).
@@ -40,6 +41,9 @@ class Check:
         What to look at when the check fails.
     weight : float
         Share of the exercise's points, relative to the other checks of the exercise.
+    metric, threshold, heldout : for ``"model"`` checks
+        ``"accuracy"`` (at least ``threshold``) or ``"mse"`` (at most ``threshold``), computed on the arrays ``x``
+        and ``y`` of ``source/<assignment>/<heldout>`` (an ``.npz`` built with the assignment, never released).
     alternative : str or None
         A second acceptable target built from the student's *own* other functions, so that a bug is charged once,
         where it is: ``"own_gates"``, ``"own_cell"`` or, for gradients, ``"own_forward"`` (numerical gradient of
@@ -57,3 +61,6 @@ class Check:
     hint: str = ""
     weight: float = 1.0
     alternative: str | None = None
+    metric: str = ""
+    threshold: float = 0.0
+    heldout: str = ""

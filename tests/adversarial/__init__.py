@@ -1,0 +1,1 @@
+"""Hostile submissions against the grading pipeline (see test_attacks.py)."""
