@@ -17,8 +17,10 @@ exceeds a limit into a recorded reason instead of an aborted notebook.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,8 +67,6 @@ def bwrap_available(executable: str = "bwrap") -> str | None:
     path = shutil.which(executable)
     if path is None:
         return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    import subprocess
-
     probe = subprocess.run([path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
                            capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
@@ -89,9 +89,20 @@ def _ro_system() -> list[str]:
     return args
 
 
+@functools.cache
+def kernel_package_dir() -> Path:
+    """Where the kernel's Python imports ``course_lib`` from (the installed copy, which may not be the one this
+    process imported, e.g. when grading from another checkout): the directory to bind, and to hide parts of."""
+    found = subprocess.run([sys.executable, "-c", "import course_lib; print(course_lib.__file__)"],
+                           capture_output=True, text=True, cwd="/", timeout=60)
+    if found.returncode == 0 and found.stdout.strip():
+        return Path(found.stdout.strip()).resolve().parent
+    return Path(course_lib.__file__).resolve().parent
+
+
 def bwrap_command(settings: Sandbox, kernel_cmd: list[str], work_dir: str, ipc_dir: str) -> list[str]:
     """The full command line that runs ``kernel_cmd`` in the sandbox (pure: easy to inspect and test)."""
-    package = Path(course_lib.__file__).resolve().parent
+    package = kernel_package_dir()
     prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix})
     args = [settings.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
