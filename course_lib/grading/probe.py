@@ -183,7 +183,35 @@ def _op_gradcheck(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> d
             grad[index] = (plus - minus) / (2 * eps)
         numeric[name] = grad
     forward_outputs = [outputs[i] for i in output_index]
-    return {"value": {"analytic": analytic, "numeric": numeric, "forward": forward_outputs}}
+    value = {"analytic": analytic, "numeric": numeric, "forward": forward_outputs}
+    if request.get("cell_backward"):
+        value["cell_backward_basis"] = _cell_backward_basis(namespace, request["cell_backward"], outputs[0], cache)
+    return {"value": value}
+
+
+def _cell_backward_basis(namespace: Mapping[str, Any], name: str, h_seq: Any, caches: Any) -> dict:
+    """The student's cell backward applied to unit upstream gradients at every step of their own forward.
+
+    A backward step is linear in (dh_t, dc_t), so these columns let the grader compose, in its own process, what
+    backpropagation through time gives with the student's *own* cell backward: a mistake in the cell backward is
+    then charged to the cell backward only.
+    """
+    cell_backward = _lookup(namespace, name)
+    batch, steps, units = np.asarray(h_seq).shape
+    if not isinstance(caches, (list, tuple)) or len(caches) != steps:
+        raise TypeError("the caches are not one per time step")
+    columns: dict[str, list] = {}
+    for t in range(steps):
+        for which in ("dh", "dc"):
+            for k in range(batch * units):
+                unit = np.zeros(batch * units)
+                unit[k] = 1.0
+                zero = np.zeros((batch, units))
+                args = (unit.reshape(batch, units), zero) if which == "dh" else (zero, unit.reshape(batch, units))
+                grads = cell_backward(*args, caches[t])
+                for key, array in grads.items():
+                    columns.setdefault(f"{which}/{key}", []).append(np.asarray(array, dtype=np.float64))
+    return {key: np.stack(arrays).reshape(steps, batch * units, *arrays[0].shape) for key, arrays in columns.items()}
 
 
 def _op_save_model(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:

@@ -26,9 +26,9 @@ class Bug:
     new: str
     exercise: str
     description: str
-    #: Backward exercises that also lose points today, because the backward pass reads activations the buggy
-    #: forward computed from the wrong blocks (or the buggy cell backward) and no second target can tell them
-    #: apart; see the note in course_lib/grading/targets/lstm_gates.py.
+    #: Exercises that also lose points today: a cell forward that reads the wrong weight blocks or caches c_t for
+    #: tanh(c_t) leaves activations in its (student-designed) cache that no grader-side target can reconstruct,
+    #: so a correct lstm_cell_backward fed by it cannot be told from a wrong one.
     also_charged: tuple[str, ...] = ()
 
 
@@ -38,9 +38,9 @@ BUGS: dict[str, Bug] = {b.name: b for b in (
         "lstm_cell_forward", "input and forget gates swapped in the cell update"),
     Bug("cs231n_gate_order", "lstm_cell_forward", "W_i, W_f, W_c, W_o = np.split(kernel, 4, axis=1)",
         "W_i, W_f, W_o, W_c = np.split(kernel, 4, axis=1)", "lstm_cell_forward",
-        "kernel blocks read in the i, f, o, g order of CS231n instead of Keras' i, f, c, o", ("lstm_cell_backward", "lstm_backward")),
+        "kernel blocks read in the i, f, o, g order of CS231n instead of Keras' i, f, c, o", ("lstm_cell_backward",)),
     Bug("wrong_bias_block", "lstm_cell_forward", "b_i, b_f, b_c, b_o = np.split(bias, 4)",
-        "b_f, b_i, b_c, b_o = np.split(bias, 4)", "lstm_cell_forward", "bias slices taken from the wrong block", ("lstm_cell_backward", "lstm_backward")),
+        "b_f, b_i, b_c, b_o = np.split(bias, 4)", "lstm_cell_forward", "bias slices taken from the wrong block", ("lstm_cell_backward",)),
     Bug("no_recurrent_term", "forget_gate", "sigmoid(x_t @ W_f + h_prev @ U_f + b_f)", "sigmoid(x_t @ W_f + b_f)",
         "forget_gate", "forget gate without the recurrent term h_prev @ U_f"),
     Bug("sigmoid_candidate", "candidate_cell", "np.tanh(x_t @ W_c + h_prev @ U_c + b_c)",
@@ -50,14 +50,13 @@ BUGS: dict[str, Bug] = {b.name: b for b in (
     Bug("dropped_cell_state", "lstm_cell_forward", "c_t = f * c_prev + i * g", "c_t = i * g",
         "lstm_cell_forward", "previous cell state dropped from the update"),
     Bug("no_tanh_on_cell", "lstm_cell_forward", "tanh_c = np.tanh(c_t)", "tanh_c = c_t",
-        "lstm_cell_forward", "no tanh on the cell state in h_t", ("lstm_cell_backward", "lstm_backward")),
+        "lstm_cell_forward", "no tanh on the cell state in h_t", ("lstm_cell_backward",)),
     Bug("state_not_carried", "lstm_forward", "h, c, cache = lstm_cell_forward(x[:, t], h, c,",
-        "_, _, cache = lstm_cell_forward(x[:, t], h, c,", "lstm_forward", "state not carried between time steps", ("lstm_backward",)),
+        "_, _, cache = lstm_cell_forward(x[:, t], h, c,", "lstm_forward", "state not carried between time steps"),
     Bug("backward_missing_tanh_path", "lstm_cell_backward", "dc = dc_t + dh_t * o * (1 - tanh_c**2)", "dc = dc_t",
-        "lstm_cell_backward", "backward: the gradient through h_t = o * tanh(c_t) is missing from dc",
-        ("lstm_backward",)),
+        "lstm_cell_backward", "backward: the gradient through h_t = o * tanh(c_t) is missing from dc"),
     Bug("backward_wrong_dc_prev", "lstm_cell_backward", '"dc_prev": dc * f,', '"dc_prev": dc,',
-        "lstm_cell_backward", "backward: dc_prev not multiplied by the forget gate", ("lstm_backward",)),
+        "lstm_cell_backward", "backward: dc_prev not multiplied by the forget gate"),
     Bug("no_bptt", "lstm_backward", "grads = lstm_cell_backward(dh_seq[:, t] + dh_next, dc_next, caches[t])",
         "grads = lstm_cell_backward(dh_seq[:, t], dc_next, caches[t])", "lstm_backward",
         "gradient of h not carried back through time"),

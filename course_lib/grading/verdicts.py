@@ -9,6 +9,7 @@ code printed or raised is kept after the verdict as feedback, but can no longer 
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -241,12 +242,14 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
             if error_own <= check.rtol:
                 return CheckVerdict(check, True, f"{check.description}: matches the numerical gradient of your "
                                                  f"own forward (relative error {error_own:.1e})")
-        own = _own_target(check, suite, exercise_requests, results)
-        if isinstance(own, dict) and isinstance(own.get(key), np.ndarray) and own[key].shape == grad.shape:
-            error_activations = _relative_error(grad, own[key])
-            if error_activations <= check.rtol:
-                return CheckVerdict(check, True, f"{check.description}: correct for the activations your forward "
-                                                 f"computed (the forward's mistake is charged there)")
+        for alternative in check.alternative.split(",") if check.alternative else ():
+            own = _own_target(dataclasses.replace(check, alternative=alternative), suite, exercise_requests, results)
+            if isinstance(own, dict) and isinstance(own.get(key), np.ndarray) and own[key].shape == grad.shape \
+                    and _relative_error(grad, own[key]) <= check.rtol:
+                source = {"own_activations": "the activations your forward computed",
+                          "own_cell_backward": "your own lstm_cell_backward"}.get(alternative, alternative)
+                return CheckVerdict(check, True, f"{check.description}: correct for {source} "
+                                                 f"(that mistake is charged where it is)")
         problem = _compare_arrays(key, grad, reference_grad, 1e-4, 1e-7) or ""
         return fail(f"relative error {error_reference:.1e} against the expected gradient (tolerance "
                     f"{check.rtol:g}); {problem}")

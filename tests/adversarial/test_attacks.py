@@ -46,7 +46,7 @@ SCRATCH_CONFIG = f"\n# adversarial tests: time-limit attacks end fast\nc.Execute
 
 # The class as data, known at collection time (the paths in it are filled in by the fixture).
 FIRST, ATTACKERS, LAST = class_of_attackers(Context(Path("/nonexistent"), "0", PACKAGE))
-HONEST = FIRST + LAST
+HONEST = [s.name for s in FIRST + LAST]
 BY_NAME = {s.name: s for s in FIRST + ATTACKERS + LAST}
 #: a resource or kill attack -> words (lowercase) one of which its reason must contain
 LIMIT_REASONS = {"a8-exit": ("kernel died",), "a8-wall": ("wall-time limit",),

@@ -46,6 +46,33 @@ def own_cell(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
     return value.get("h_seq"), value.get("h_T"), value.get("c_T")
 
 
+def own_cell_backward(request: dict, value_of: Decoder, request_id: str) -> dict | None:
+    """Backpropagation through time composed from the student's own cell backward (reported as the columns of
+    that linear map at every step): what a correct ``lstm_backward`` gives with the student's cell backward."""
+    graded = value_of(request_id)
+    basis = graded.get("cell_backward_basis") if isinstance(graded, dict) else None
+    if not isinstance(basis, dict):
+        return None
+    dh_seq = np.asarray(request["upstream"][0], dtype=np.float64)
+    batch, steps, units = dh_seq.shape
+    keys = ("dx_t", "dh_prev", "dc_prev", "dkernel", "drecurrent_kernel", "dbias")
+
+    def step(t: int, dh: np.ndarray, dc: np.ndarray) -> dict:
+        return {key: np.tensordot(dh.ravel(), basis[f"dh/{key}"][t], axes=1)
+                + np.tensordot(dc.ravel(), basis[f"dc/{key}"][t], axes=1) for key in keys}
+
+    dh_next, dc_next = np.zeros((batch, units)), np.zeros((batch, units))
+    totals: dict[str, np.ndarray] = {}
+    dx = [None] * steps
+    for t in reversed(range(steps)):
+        grads = step(t, dh_seq[:, t] + dh_next, dc_next)
+        dx[t] = grads["dx_t"]
+        for key in ("dkernel", "drecurrent_kernel", "dbias"):
+            totals[key] = totals.get(key, 0) + grads[key]
+        dh_next, dc_next = grads["dh_prev"], grads["dc_prev"]
+    return {"dx": np.stack(dx, axis=1), "dh0": dh_next, "dc0": dc_next, **totals}
+
+
 def own_activations(request: dict, value_of: Decoder, request_id: str) -> dict | None:
     """Gradients of the correct backward pass at the activations the student's forward computed.
 
