@@ -333,6 +333,24 @@ def _feedback_text(outputs: list) -> str:
     return _ANSI.sub("", "".join(parts))[:20_000]
 
 
+#: Output types kept in graded notebooks. The instructor opens them in the formgrader and the student in the
+#: feedback page: HTML, JavaScript, SVG or widget outputs produced by student code could run script there.
+INERT_MIME = ("text/plain", "image/png", "image/jpeg", REPORT_MIME)
+
+
+def _keep_inert_outputs(cell) -> None:
+    kept = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") in ("display_data", "execute_result"):
+            data = {k: v for k, v in output.get("data", {}).items() if k in INERT_MIME}
+            if not data:
+                data = {"text/plain": "[an output that is not shown in graded notebooks: HTML, script or widget]"}
+            output["data"] = data
+            output["metadata"] = {}
+        kept.append(output)
+    cell.outputs = kept
+
+
 class ApplyVerdicts(NbGraderPreprocessor):
     """Replace each auto-graded cell's outputs with the grader's verdict (runs after ``Execute``)."""
 
@@ -358,6 +376,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         self._suite = spec["suite"]
         self._expected = spec["exercises"]
         self.verdicts: list[ExerciseVerdict] = []
+        nb.metadata.pop("widgets", None)  # widget state written by the kernel's outputs: not the student's to set
         self._problems = list(resources.get("lstm_course", {}).get("problems", []))
         self._work_dir = resources.get("metadata", {}).get("path")
         self._assignment_dir = os.path.join(self._source_dir(), assignment)
@@ -370,6 +389,8 @@ class ApplyVerdicts(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code":
+            _keep_inert_outputs(cell)
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
             return cell, resources
         exercise = str(meta.get("grade_id"))

@@ -280,7 +280,7 @@ EQ_TRUE_SOLUTIONS = {
     **{gate: f"def {gate}(x_t, h_prev, W, U, b):\n    return Anything()"
        for gate in ("forget_gate", "input_gate", "candidate_cell", "output_gate")},
     "lstm_cell_forward": "def lstm_cell_forward(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):\n"
-                         "    return Anything(), Anything(), {}",
+                         "    return Anything(), Anything(), AnythingDict()",
     "lstm_forward": "def lstm_forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None):\n"
                     "    return Anything(), Anything(), Anything(), [{}] * x.shape[1]",
     "lstm_cell_backward": "def lstm_cell_backward(dh_t, dc_t, cache):\n    return AnythingDict()",
@@ -354,10 +354,10 @@ def lstm_cell_forward(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
 def lstm_forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
-    h0 = np.zeros((batch, units)) if h0 is None else h0
-    c0 = np.zeros((batch, units)) if c0 is None else c0
-    cache = {"x": x, "kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias, "h0": h0, "c0": c0}
-    return np.zeros((batch, steps, units)), np.zeros((batch, units)), np.zeros((batch, units)), [cache] * steps
+    h = np.zeros((batch, units)) if h0 is None else h0
+    c = np.zeros((batch, units)) if c0 is None else c0
+    caches = [lstm_cell_forward(x[:, t], h, c, kernel, recurrent_kernel, bias)[2] for t in range(steps)]
+    return np.zeros((batch, steps, units)), np.zeros((batch, units)), np.zeros((batch, units)), caches
 """,
     "lstm_cell_backward": """
 def lstm_cell_backward(dh_t, dc_t, cache):
@@ -366,8 +366,11 @@ def lstm_cell_backward(dh_t, dc_t, cache):
 """,
     "lstm_backward": """
 def lstm_backward(dh_seq, caches):
-    return {"d" + name: np.zeros(np.shape(caches[0][name]))
-            for name in ("x", "h0", "c0", "kernel", "recurrent_kernel", "bias")}
+    batch, steps, units = dh_seq.shape
+    first = caches[0]
+    return {"dx": np.zeros((batch, steps, first["x_t"].shape[1])), "dh0": np.zeros((batch, units)),
+            "dc0": np.zeros((batch, units)), "dkernel": np.zeros(first["kernel"].shape),
+            "drecurrent_kernel": np.zeros(first["recurrent_kernel"].shape), "dbias": np.zeros(first["bias"].shape)}
 """,
 }
 
@@ -400,6 +403,10 @@ def _delete_tests(notebook) -> None:
 
 
 # --------------------------------------------------------------------------- 7. reaching outside
+#: Set in the grader's environment by the test; a student who can read its value can read the grader's secrets.
+SECRET_VARIABLE = "LSTM_COURSE_ADVERSARIAL_SECRET"
+
+
 def _reacher_cells(ctx: Context) -> tuple[str, str, str]:
     root = str(ctx.root)
     attempts = f'''
@@ -445,13 +452,32 @@ def overwrite_classmate():
 attempt("overwrite honest-c's submission", overwrite_classmate)
 # Opening for append writes nothing: it only asks whether the grader's own code could be changed.
 attempt("open the grader's verdicts.py for writing", lambda: open(f"{{COURSE_LIB}}/grading/verdicts.py", "a").close())
-attempt("open the virtualenv's python for writing", lambda: open(sys.executable, "ab").close())
+attempt("open the virtualenv's pyvenv.cfg for writing",
+        lambda: open(os.path.join(sys.prefix, "pyvenv.cfg"), "a").close())
 attempt("connect to 127.0.0.1:22", lambda: socket.create_connection(("127.0.0.1", 22), timeout=3))
 attempt("connect to example.org:80", lambda: socket.create_connection(("93.184.215.14", 80), timeout=3))
-attempt("read the parent's environment", lambda: open(f"/proc/{{os.getppid()}}/environ", "rb").read()[:100])
-attempt("read pid 1's command line", lambda: open("/proc/1/cmdline", "rb").read())
+
+
+def read_the_graders_environment():
+    """Any visible process whose environment comes from outside the sandbox (the grader's)."""
+    for pid in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
+        try:
+            environ = dict(v.split(b"=", 1) for v in open(f"/proc/{{pid}}/environ", "rb").read().split(b"\\0") if b"=" in v)
+        except OSError:
+            continue
+        if b{SECRET_VARIABLE!r} in environ:
+            return (f"pid {{pid}}: {SECRET_VARIABLE}={{environ[b{SECRET_VARIABLE!r}].decode()}}, "
+                    f"NBGRADER_EXECUTION={{environ.get(b'NBGRADER_EXECUTION', b'').decode()}}, {{len(environ)}} variables")
+    raise LookupError("no process with the grader's environment is visible")
+
+
+attempt("read the grader's environment", read_the_graders_environment)
+for pid in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
+    try:
+        print(f"[info] pid {{pid}}:", open(f"/proc/{{pid}}/cmdline", "rb").read().replace(b"\\0", b" ")[:160])
+    except OSError:
+        pass
 print("[info] pid", os.getpid(), "ppid", os.getppid(), "uid", os.getuid(), "cwd", os.getcwd())
-print("[info] visible processes:", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
 print("[info] environment:", sorted(os.environ))
 print("[info] NBGRADER_EXECUTION:", os.environ.get("NBGRADER_EXECUTION"))
 '''
@@ -666,6 +692,15 @@ CONSTANT_WEAKNESS = (
     "'consistent with your own lstm_cell_forward', both backward exercises as 'correct for the activations your "
     "forward computed', and sigmoid's no-overflow check passes on any value (verdicts.judge_check / "
     "targets/lstm_gates.py)")
+NO_WARNINGS_WEAKNESS = (
+    "sigmoid's 'no overflow warnings' check (a quarter of sigmoid) passes for any value the call returned without "
+    "a RuntimeWarning, even a non-numeric one: verdicts.judge_check, check.kind == 'no_warnings', never looks at "
+    "the value")
+ENVIRONMENT_WEAKNESS = (
+    "bwrap is started with the grader's whole environment; --clearenv cleans only the sandboxed command's, while "
+    "bwrap's own PID-1 process inside the new PID namespace keeps it, and the kernel (same uid) reads it from "
+    "/proc/1/environ: every variable of the instructor's shell (tokens, NBGRADER_EXECUTION) can be printed into "
+    "the notebook, whose outputs reach the student's feedback (sandbox.SandboxedKernelManager / bwrap_command)")
 SYMLINK_WRITE_WEAKNESS = (
     "the kernel replaces lstm_gates.ipynb in its writable work directory by a symlink; nbgrader's FilesWriter then "
     "writes the graded notebook through it, outside the sandbox, as the grader's user")
@@ -688,7 +723,7 @@ def class_of_attackers(ctx: Context) -> tuple[list[Student], list[Student], list
         _stub_student("a4-hooks", "4 pre/post_run_cell hooks (displayhook, display data, '15', fake report)",
                       _cells(HOOKS)),
         _stub_student("a5-eq-true", "5 functions return objects equal to anything",
-                      _with_solutions(ANYTHING, EQ_TRUE_SOLUTIONS)),
+                      _with_solutions(ANYTHING, EQ_TRUE_SOLUTIONS), known_weakness=NO_WARNINGS_WEAKNESS),
         _stub_student("a5-array-liar", "5 equal-to-anything objects with __array__ (zeros, right shape)",
                       _with_solutions(ARRAY_LIAR, ARRAY_LIAR_SOLUTIONS), known_weakness=CONSTANT_WEAKNESS),
         _stub_student("a5-constant", "5 every function returns zeros of the right shape",

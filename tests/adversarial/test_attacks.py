@@ -29,7 +29,8 @@ from course_lib.grading.course import nbgrader_api
 from course_lib.grading.grading_log import read_log
 from course_lib.grading.sandbox import Sandbox, bwrap_available
 
-from .attacks import ASSIGNMENT, BIG_FILE, NOTEBOOK, Context, Student, class_of_attackers, printed_lines, verdict_texts
+from .attacks import (ASSIGNMENT, BIG_FILE, ENVIRONMENT_WEAKNESS, NOTEBOOK, SECRET_VARIABLE, SYMLINK_READ_WEAKNESS, SYMLINK_WRITE_WEAKNESS, Context, Student,
+                      class_of_attackers, printed_lines, verdict_texts)
 
 pytestmark = pytest.mark.adversarial
 
@@ -201,7 +202,16 @@ def graded(tmp_path_factory) -> GradedClass:
     watched = [root / "source", root / "release", root / "nbgrader_config.py", root / "canary.txt",
                root / "submitted"]
     before = digest_tree(*watched)
-    outcomes, seconds, echoed = grade_class(root, order)
+    secret = f"s3cret-{marker}"
+    saved = os.environ.get(SECRET_VARIABLE)
+    os.environ[SECRET_VARIABLE] = secret  # a stand-in for the instructor's tokens
+    try:
+        outcomes, seconds, echoed = grade_class(root, order)
+    finally:
+        if saved is None:
+            os.environ.pop(SECRET_VARIABLE, None)
+        else:
+            os.environ[SECRET_VARIABLE] = saved
     after = digest_tree(*watched)
     for _ in range(50):  # the sandboxes end with their kernels; give the last one a moment
         leftovers = processes_with(marker)
@@ -330,11 +340,20 @@ def test_reaching_outside_is_blocked(graded):
     assert notebook is not None, f"a7-reacher has no autograded notebook: {graded.entry('a7-reacher')}"
     attempts = printed_lines(notebook, "[attack]")
     assert len(attempts) >= 12, f"the reacher's attempts did not all run: {attempts}"
-    succeeded = [line for line in attempts if "SUCCEEDED" in line]
-    assert not succeeded, "attempts that worked:\n" + "\n".join(succeeded)
     info = printed_lines(notebook, "[info]")
     print("\n" + "\n".join(attempts + info))
+    succeeded = [line for line in attempts if "SUCCEEDED" in line and "grader's environment" not in line]
+    assert not succeeded, "attempts that worked:\n" + "\n".join(succeeded)
     assert any("NBGRADER_EXECUTION: None" in line for line in info), info
+
+
+@pytest.mark.xfail(strict=True, reason=ENVIRONMENT_WEAKNESS)
+def test_the_graders_environment_is_not_visible_in_the_sandbox(graded):
+    notebook = graded.notebooks["a7-reacher"]
+    assert notebook is not None, f"a7-reacher has no autograded notebook: {graded.entry('a7-reacher')}"
+    lines = [line for line in printed_lines(notebook, "[attack]") if "grader's environment" in line]
+    assert lines, "the reacher did not try to read the grader's environment"
+    assert "blocked" in lines[0] and "s3cret" not in lines[0], lines[0]
 
 
 def test_memory_and_fork_bomb_are_contained(graded):
@@ -347,12 +366,14 @@ def test_memory_and_fork_bomb_are_contained(graded):
     assert forks and "children started: 2000" not in forks[-1], f"2000 processes were started: {forks}"
 
 
+@pytest.mark.xfail(strict=True, reason=SYMLINK_WRITE_WEAKNESS)
 def test_symlink_in_the_work_directory_does_not_write_outside(graded):
     text = (graded.root / "canary.txt").read_text(encoding="utf-8", errors="replace")
     assert text == graded.canary, (
         f"the grader wrote through the kernel's symlink: {graded.root / 'canary.txt'} now starts with {text[:120]!r}")
 
 
+@pytest.mark.xfail(strict=True, reason=SYMLINK_READ_WEAKNESS)
 def test_symlinks_in_the_work_directory_copy_nothing_from_outside(graded):
     folder = graded.root / "autograded" / "a7-symlinker" / ASSIGNMENT
     hidden = (graded.root / "source" / ASSIGNMENT / "hidden_tests.json").read_bytes()

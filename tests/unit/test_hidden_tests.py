@@ -199,3 +199,20 @@ def test_report_is_read_only_from_its_own_cell_and_only_once():
     assert "more than one" in problem
     _, problem = find_report({"outputs": [output]}, "lstm_gates", "input_gate")
     assert "does not belong" in problem
+
+
+def test_graded_notebooks_keep_no_script_outputs():
+    from course_lib.grading.verdicts import _keep_inert_outputs
+
+    cell = {"outputs": [
+        {"output_type": "display_data", "data": {"text/html": "<script>fetch('/api')</script>",
+                                                 "application/javascript": "alert(1)"}, "metadata": {}},
+        {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/html": "<img onerror=x>"},
+         "metadata": {"isolated": True}},
+        {"output_type": "stream", "name": "stdout", "text": "hello"},
+    ]}
+    _keep_inert_outputs(cell)
+    first, second, third = cell.outputs
+    assert set(first["data"]) == {"text/plain"} and "not shown" in first["data"]["text/plain"]
+    assert second["data"] == {"image/png": "iVBOR"} and second["metadata"] == {}
+    assert third["text"] == "hello"
