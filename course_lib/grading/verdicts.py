@@ -348,7 +348,7 @@ def _keep_inert_outputs(cell) -> None:
             output["data"] = data
             output["metadata"] = {}
         kept.append(output)
-    cell.outputs = kept
+    cell["outputs"] = kept
 
 
 class ApplyVerdicts(NbGraderPreprocessor):

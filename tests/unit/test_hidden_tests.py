@@ -212,7 +212,7 @@ def test_graded_notebooks_keep_no_script_outputs():
         {"output_type": "stream", "name": "stdout", "text": "hello"},
     ]}
     _keep_inert_outputs(cell)
-    first, second, third = cell.outputs
+    first, second, third = cell["outputs"]
     assert set(first["data"]) == {"text/plain"} and "not shown" in first["data"]["text/plain"]
     assert second["data"] == {"image/png": "iVBOR"} and second["metadata"] == {}
     assert third["text"] == "hello"
