@@ -132,15 +132,22 @@ def _commit(ctx: GradingContext, scratch: Path, student: str, real_db_url: str) 
 
 
 def _install_graded(ctx: GradingContext, scratch: Path, student: str) -> None:
-    """Swap the new graded folder in for the old one (the old one stays until the new one is complete)."""
-    new = scratch / "autograded" / student / ctx.assignment.name
+    """Swap the new graded notebook in for the old one (the old one stays until the new one is complete).
+
+    Only the graded notebook is taken, as a regular file: nothing else of the scratch course is trusted.
+    """
+    name = f"{ctx.assignment.notebook}.ipynb"
+    graded = scratch / "autograded" / student / ctx.assignment.name / name
+    if graded.is_symlink() or not graded.is_file():
+        raise RejectedSubmission("the graded notebook was not written as a regular file")
     dest = ctx.root / "autograded" / student / ctx.assignment.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     staged = dest.with_name(f".{dest.name}.new")
     old = dest.with_name(f".{dest.name}.old")
     for leftover in (staged, old):
         shutil.rmtree(leftover, ignore_errors=True)
-    shutil.copytree(new, staged)
+    staged.mkdir()
+    shutil.copyfile(graded, staged / name, follow_symlinks=False)
     if dest.exists():
         os.replace(dest, old)
     os.replace(staged, dest)

@@ -58,6 +58,8 @@ class Sandbox(Configurable):
     max_processes = Integer(256, help="Process/thread limit inside the sandbox (RLIMIT_NPROC)").tag(config=True)
     max_file_bytes = Integer(256 * MiB, help="Largest file the kernel may write (RLIMIT_FSIZE)").tag(config=True)
     wall_seconds = Integer(600, help="Wall-time limit of one notebook's kernel").tag(config=True)
+    work_root = Unicode("", help="Where the kernels' private work directories are made (default: the system's "
+                        "temporary directory); the grading worker points it into its scratch course").tag(config=True)
 
 
 def bwrap_available(executable: str = "bwrap") -> str | None:
@@ -197,13 +199,19 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        work_dir = os.path.realpath(kw.get("cwd") or os.getcwd())
-        command = bwrap_command(self.settings, kernel_cmd, work_dir, self._ipc_dir)
+        # The kernel works in a private copy of its directory: nbgrader writes the graded notebook into the
+        # original one, so nothing the kernel leaves (a symlink in place of the notebook...) is ever written
+        # through or read by the grader, except the files a hidden test asks for (a saved model), checked then.
+        self.work_dir = private_work_dir(kw.get("cwd") or os.getcwd(), self.settings.work_root or None)
+        command = bwrap_command(self.settings, kernel_cmd, self.work_dir, self._ipc_dir)
         self._cgroups = make_cgroups(os.path.basename(self._ipc_dir), self.settings)
         if self._cgroups:
             # The shell joins the cgroups, then becomes bwrap: every process of the sandbox is inside them.
             join = "; ".join(f'echo $$ > "{d}/cgroup.procs"' for d in self._cgroups)
             command = ["/bin/sh", "-c", f'{join} && exec "$@"', "sh", *command]
+        # bwrap itself (PID 1 inside, whose /proc/1/environ the kernel can read) gets no grader environment.
+        kw["env"] = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        kw["cwd"] = "/"
         # What the kernel prints on its own stdout/stderr (not cell output) is not the grader's business.
         kw.setdefault("stdout", open(os.devnull, "w"))  # noqa: SIM115 - owned by the kernel process
         kw.setdefault("stderr", kw["stdout"])
@@ -216,6 +224,20 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
 
+def private_work_dir(source: str, parent: str | None) -> str:
+    """A fresh directory holding copies of the regular files of ``source`` except notebooks (the released data)."""
+    work = tempfile.mkdtemp(prefix="lstm-course-work-", dir=parent)
+    for directory, subdirs, files in os.walk(source, followlinks=False):
+        relative = os.path.relpath(directory, source)
+        for name in files:
+            path = os.path.join(directory, name)
+            if name.endswith(".ipynb") or os.path.islink(path) or not os.path.isfile(path):
+                continue
+            os.makedirs(os.path.join(work, relative), exist_ok=True)
+            shutil.copyfile(path, os.path.join(work, relative, name))
+    return os.path.realpath(work)
+
+
 class SandboxedExecute(Execute):
     """nbgrader's Execute, in the sandbox when configured, recording a kernel's death instead of aborting."""
 
@@ -223,6 +245,13 @@ class SandboxedExecute(Execute):
         if Sandbox(parent=kwargs.get("parent"), config=kwargs.get("config")).mode == "bwrap":
             kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+
+    _kernel_manager = None
+
+    def create_kernel_manager(self):
+        # nbclient forgets its kernel manager once the kernel is shut down; we still need its work directory
+        self._kernel_manager = super().create_kernel_manager()
+        return self._kernel_manager
 
     def preprocess(self, nb, resources=None, km=None):
         problems = resources.setdefault("lstm_course", {}).setdefault("problems", [])
@@ -240,4 +269,7 @@ class SandboxedExecute(Execute):
             problems.append(f"a cell ran longer than {self.timeout} s and was stopped")
         except RuntimeError as error:  # e.g. the kernel did not start or respond
             problems.append(f"the kernel stopped responding: {str(error)[:200]}")
+        finally:
+            # where the kernel worked: the only place a hidden test may ask the grader to read a file from
+            resources["lstm_course"]["work_dir"] = getattr(self._kernel_manager, "work_dir", None)
         return nb, resources

@@ -122,6 +122,22 @@ def _index(index) -> str:
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
+def _informative(targets: list, references: list) -> bool:
+    """Whether a target built from the student's own functions can vouch for an answer.
+
+    A function that returns a constant (zeros, say) makes everything built on it "consistent"; such a target
+    carries no information and earns nothing. Taken as a whole (one part may rightly be zero, e.g. a gradient
+    that a mistake upstream cuts off), it must vary and be of a size comparable with the reference.
+    """
+    if not targets or any(not isinstance(t, np.ndarray) or t.shape != np.shape(r) for t, r in zip(targets, references)):
+        return False
+    t = np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in targets])
+    r = np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in references])
+    if t.size == 0 or not np.all(np.isfinite(t)):
+        return False
+    return bool(np.std(t) > 1e-2 * np.std(r) and np.linalg.norm(t) > 1e-2 * np.linalg.norm(r))
+
+
 def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
 
@@ -192,6 +208,9 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
     want = decode_value(reference["value"])
 
     if check.kind == "no_warnings":
+        # only a right answer can be credited for being computed safely
+        if _compare_arrays(check.names[0], got, np.asarray(want), check.rtol, check.atol) is not None:
+            return fail("the values are wrong, so computing them without overflow earns nothing")
         warnings = results[check.request].get("warnings") or []
         if warnings:
             return fail(f"NumPy warned: {str(warnings[0])[:200]}")
@@ -208,8 +227,8 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
         if not problems:
             return CheckVerdict(check, True, f"{check.description}: correct")
         own = _own_target(check, suite, exercise_requests, results)
-        if own is not None and all(
-            isinstance(t, np.ndarray) and _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
+        if own is not None and _informative(list(own), [np.asarray(w) for w in want_outputs]) and all(
+            _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
             for n, g, t in zip(check.names, got_outputs, own)
         ):
             own_function = {"own_gates": "gate functions", "own_cell": "lstm_cell_forward",
@@ -244,7 +263,8 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
                                                  f"own forward (relative error {error_own:.1e})")
         for alternative in check.alternative.split(",") if check.alternative else ():
             own = _own_target(dataclasses.replace(check, alternative=alternative), suite, exercise_requests, results)
-            if isinstance(own, dict) and isinstance(own.get(key), np.ndarray) and own[key].shape == grad.shape \
+            keys = sorted(want["analytic"])
+            if isinstance(own, dict) and _informative([own.get(k) for k in keys], [want["analytic"][k] for k in keys]) \
                     and _relative_error(grad, own[key]) <= check.rtol:
                 source = {"own_activations": "the activations your forward computed",
                           "own_cell_backward": "your own lstm_cell_backward"}.get(alternative, alternative)
@@ -378,7 +398,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         self.verdicts: list[ExerciseVerdict] = []
         nb.metadata.pop("widgets", None)  # widget state written by the kernel's outputs: not the student's to set
         self._problems = list(resources.get("lstm_course", {}).get("problems", []))
-        self._work_dir = resources.get("metadata", {}).get("path")
+        self._work_dir = resources.get("lstm_course", {}).get("work_dir") or resources.get("metadata", {}).get("path")
         self._assignment_dir = os.path.join(self._source_dir(), assignment)
         nb, resources = super().preprocess(nb, resources)
         resources.setdefault("lstm_course", {})["verdicts"] = self.verdicts

@@ -27,6 +27,8 @@ def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str
     config.ApplyVerdicts.source_directory = str(root / "source")
     config.ApplyVerdicts.problems_file = str(scratch / "problems.json")
     config.Sandbox.mode = sandbox
+    (scratch / "kernel-work").mkdir(exist_ok=True)
+    config.Sandbox.work_root = str(scratch / "kernel-work")
     api = nbgrader_api(scratch, config)
     result = api.autograde(assignment, student, force=True, create=True)
     problems_file = scratch / "problems.json"

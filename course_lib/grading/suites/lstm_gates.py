@@ -152,8 +152,8 @@ def checks() -> list[Check]:
               rtol=1e-7, atol=1e-12, weight=2,
               hint="sigmoid(z) = 1 / (1 + exp(-z)); for z < 0 compute it as exp(z) / (1 + exp(z)), "
                    "which has the same value and never overflows."),
-        Check("sigmoid/no_overflow", "sigmoid", "grid", "sigmoid(z) for z = ±1000", "no_warnings",
-              hint="exp(-z) overflows for z < -709: use exp(z) / (1 + exp(z)) for negative z (np.where on "
+        Check("sigmoid/no_overflow", "sigmoid", "grid", "sigmoid(z) for z = ±1000", "no_warnings", ("sigmoid(z)",),
+              rtol=1e-7, atol=1e-12, hint="exp(-z) overflows for z < -709: use exp(z) / (1 + exp(z)) for negative z (np.where on "
                    "exp(-|z|) evaluates only safe exponentials)."),
         Check("sigmoid/shape", "sigmoid", "matrix", "sigmoid(z) for z of shape (3, 4)", "outputs", ("sigmoid(z)",),
               rtol=1e-7, atol=1e-12, hint="sigmoid is elementwise: it must keep the shape of z."),
