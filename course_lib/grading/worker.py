@@ -53,15 +53,21 @@ def _child(connection, memory_bytes: int, args: tuple) -> None:
     connection.close()
 
 
-class IsolatedGrading:
-    """:func:`grade` running in a forked child bounded in memory and wall time.
+def _context():
+    """Children are forked from a fork server that has nbgrader loaded (it takes seconds to import) and no
+    threads: forking the caller itself would copy the state of whatever threads it runs (TensorFlow's, in a test
+    session), and a child can deadlock on a lock held by a thread that does not exist in it."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["course_lib.grading.worker", "course_lib.grading.pipeline", "nbgrader.apps"])
+    return context
 
-    Forked, so nbgrader (seconds to import) is already loaded; several can run at once, one per core.
-    """
+
+class IsolatedGrading:
+    """:func:`grade` running in a child process bounded in memory and wall time; several can run at once."""
 
     def __init__(self, root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
                  memory_bytes: int, timeout: float):
-        context = multiprocessing.get_context("fork")
+        context = _context()
         self.receiver, sender = context.Pipe(duplex=False)
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
@@ -92,8 +98,9 @@ class IsolatedGrading:
             return outcome
         if timed_out:
             return {"success": False, "reason": f"grading took longer than {self.timeout:.0f} s", "problems": []}
-        why = "ran out of memory" if self.process.exitcode in (-signal.SIGKILL, -signal.SIGSEGV) else (
-            f"exited with status {self.process.exitcode}")
+        code = self.process.exitcode
+        why = {-signal.SIGKILL: "was killed (out of memory?)", -signal.SIGSEGV: "crashed (segmentation fault)",
+               -signal.SIGABRT: "aborted"}.get(code, f"exited with status {code}")
         return {"success": False, "reason": f"the grading process {why}", "problems": []}
 
 

@@ -686,30 +686,6 @@ def _cells(*sources: str) -> Callable[[nbformat.NotebookNode], None]:
     return lambda notebook: _insert_after_first_code_cell(notebook, *sources)
 
 
-CONSTANT_WEAKNESS = (
-    "own-function alternatives accept degenerate answers: with every function returning zeros, the gates pass as "
-    "'consistent with your own sigmoid', lstm_cell_forward as 'consistent with your own gates', lstm_forward as "
-    "'consistent with your own lstm_cell_forward', both backward exercises as 'correct for the activations your "
-    "forward computed', and sigmoid's no-overflow check passes on any value (verdicts.judge_check / "
-    "targets/lstm_gates.py)")
-NO_WARNINGS_WEAKNESS = (
-    "sigmoid's 'no overflow warnings' check (a quarter of sigmoid) passes for any value the call returned without "
-    "a RuntimeWarning, even a non-numeric one: verdicts.judge_check, check.kind == 'no_warnings', never looks at "
-    "the value")
-ENVIRONMENT_WEAKNESS = (
-    "bwrap is started with the grader's whole environment; --clearenv cleans only the sandboxed command's, while "
-    "bwrap's own PID-1 process inside the new PID namespace keeps it, and the kernel (same uid) reads it from "
-    "/proc/1/environ: every variable of the instructor's shell (tokens, NBGRADER_EXECUTION) can be printed into "
-    "the notebook, whose outputs reach the student's feedback (sandbox.SandboxedKernelManager / bwrap_command)")
-SYMLINK_WRITE_WEAKNESS = (
-    "the kernel replaces lstm_gates.ipynb in its writable work directory by a symlink; nbgrader's FilesWriter then "
-    "writes the graded notebook through it, outside the sandbox, as the grader's user")
-SYMLINK_READ_WEAKNESS = (
-    "autograde._install_graded copies the kernel's work directory with shutil.copytree(symlinks=False): symlinks "
-    "the kernel planted are followed outside the sandbox, copying any file or directory the grader can read "
-    "(hidden tests, reference solutions; /dev/zero would fill the disk) into autograded/")
-
-
 def class_of_attackers(ctx: Context) -> tuple[list[Student], list[Student], list[Student]]:
     """(honest students first, attackers and bad inputs, honest students last)."""
     first = [honest_reference("honest-a"), honest_buggy("honest-b")]
@@ -723,11 +699,11 @@ def class_of_attackers(ctx: Context) -> tuple[list[Student], list[Student], list
         _stub_student("a4-hooks", "4 pre/post_run_cell hooks (displayhook, display data, '15', fake report)",
                       _cells(HOOKS)),
         _stub_student("a5-eq-true", "5 functions return objects equal to anything",
-                      _with_solutions(ANYTHING, EQ_TRUE_SOLUTIONS), known_weakness=NO_WARNINGS_WEAKNESS),
+                      _with_solutions(ANYTHING, EQ_TRUE_SOLUTIONS)),
         _stub_student("a5-array-liar", "5 equal-to-anything objects with __array__ (zeros, right shape)",
-                      _with_solutions(ARRAY_LIAR, ARRAY_LIAR_SOLUTIONS), known_weakness=CONSTANT_WEAKNESS),
+                      _with_solutions(ARRAY_LIAR, ARRAY_LIAR_SOLUTIONS)),
         _stub_student("a5-constant", "5 every function returns zeros of the right shape",
-                      _with_solutions("", CONSTANT_SOLUTIONS), known_weakness=CONSTANT_WEAKNESS),
+                      _with_solutions("", CONSTANT_SOLUTIONS)),
         _stub_student("a6-tags-meta", "6a/d/e skip-execution+raises-exception tags, test metadata removed, "
                       "a test replaced by pass", _tags_and_metadata),
         _stub_student("a6-schema99", "6b nbgrader schema_version 99", _schema_99),
