@@ -134,3 +134,18 @@ def test_sandbox_really_isolates(tmp_path):
     assert int(lines[0]) < 10, "the kernel sees a PID namespace of its own"
     assert lines[1:6] == ["False False", "solutions hidden", "probe importable", "no network",
                                            "None"], done.stdout
+
+
+def test_grading_refuses_to_run_unprotected_unless_asked(monkeypatch):
+    from course_lib.grading import autograde
+    from course_lib.grading.course import CourseError
+
+    monkeypatch.setattr(autograde, "bwrap_available", lambda executable: "bubblewrap needs Linux (this is darwin)")
+    with pytest.raises(CourseError, match="--sandbox none"):
+        autograde.resolve_sandbox(None)
+    said = []
+    assert autograde.resolve_sandbox("none", echo=said.append) == "none"
+    assert said and said[0].startswith("WARNING") and "source/" in said[0]
+    said.clear()
+    assert autograde.resolve_sandbox(None, echo=said.append, fallback=True) == "none"  # demo, check
+    assert "darwin" in said[0]
