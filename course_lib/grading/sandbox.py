@@ -7,8 +7,8 @@ The student's kernel runs as ``bwrap ... timeout prlimit ... python -m ipykernel
 * a read-only view of the system (``/usr`` and a few files of ``/etc``), the Python installation and the course's
   virtual environment, with the reference solutions (``course_lib/solutions``) and the grader-side targets hidden
   under empty directories;
-* one writable directory: the submission's private work directory (its notebook and the assignment's released
-  data files, nothing else), plus a private ``/tmp``; the connection file and IPC sockets live in a directory bound
+* one writable directory: a private work directory holding copies of the assignment's released data files and
+  nothing else (not even the notebook, which the kernel receives cell by cell), plus a private ``/tmp``; the connection file and IPC sockets live in a directory bound
   into the sandbox, so grader and kernel need no TCP;
 * limits on address space, CPU seconds, processes, file size and total wall time.
 
@@ -41,10 +41,6 @@ MiB = 1024**2
 ETC_FILES = ("ld.so.cache", "localtime", "passwd", "group", "nsswitch.conf", "fonts", "alternatives", "mime.types")
 #: Environment variables passed into the sandbox (everything else is cleared, NBGRADER_EXECUTION included).
 PASS_ENV = ("LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-class SandboxUnavailable(RuntimeError):
-    """Sandboxing was asked for but bubblewrap cannot run here."""
 
 
 class Sandbox(Configurable):
@@ -137,7 +133,7 @@ def make_cgroups(name: str, settings: Sandbox) -> list[Path]:
     RLIMIT_NPROC does not bind a root-owned process, and RLIMIT_AS is per process: a fork bomb is stopped by
     the ``pids`` cgroup and many processes' memory by the ``memory`` cgroup. cgroup v1 hierarchies and the
     unified v2 one are both handled; where none is writable, the sandbox still runs (the PID namespace and the
-    wall-time limit end every process) and :func:`cgroup_support` says so.
+    wall-time limit end every process).
     """
     made = []
     plans = [
@@ -175,14 +171,6 @@ def remove_cgroups(directories: list[Path]) -> None:
                 break
             except OSError:
                 time.sleep(0.05)
-
-
-def cgroup_support() -> list[str]:
-    """Which cgroup limits this machine can apply (empty: processes and total memory are not capped)."""
-    probe = make_cgroups(f"lstm-course-probe-{os.getpid()}", Sandbox())
-    kinds = [d.parent.name for d in probe]
-    remove_cgroups(probe)
-    return kinds
 
 
 class SandboxedKernelManager(AsyncKernelManager):

@@ -24,7 +24,7 @@ import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from course_lib.grading.probe import PROTOCOL, REPORT_MIME, Reported, Unsupported, decode_value, load_suite
+from course_lib.grading.probe import PROTOCOL, REPORT_MIME, Unsupported, decode_value, load_suite
 from course_lib.grading.suites import Check
 
 HIDDEN_TESTS_FILE = "hidden_tests.json"

@@ -1,7 +1,7 @@
 """Grade one sanitised submission in a scratch course, in a process of its own.
 
-:func:`run_isolated` runs nbgrader's autograde on a scratch course (a throw-away course holding only that
-submission and a copy of the assignment's gradebook entries), with the course's configuration, in a forked child
+:class:`IsolatedGrading` runs nbgrader's autograde on a scratch course (a throw-away course holding only that
+submission and a copy of the assignment's gradebook entries), with the course's configuration, in a child process
 whose memory and wall time are bounded: a submission that floods the grader with output or hangs it costs only
 that process. It returns ``{"success", "reason", "problems"}``; the course's gradebook is written by the caller,
 after the verdict.
@@ -103,8 +103,3 @@ class IsolatedGrading:
                -signal.SIGABRT: "aborted"}.get(code, f"exited with status {code}")
         return {"success": False, "reason": f"the grading process {why}", "problems": []}
 
-
-def run_isolated(root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
-                 memory_bytes: int, timeout: float) -> dict:
-    """Grade one submission in a child process and wait for its outcome."""
-    return IsolatedGrading(root, scratch, assignment, student, sandbox, memory_bytes, timeout).result()
