@@ -67,6 +67,8 @@ class GradingContext:
     template: Path          # a scratch course whose gradebook knows only this assignment
     sandbox: str
     course_id: str
+    released_files: list[Path]   # copied next to each submission: the assignment's released data
+    worker_timeout: float        # the kernel's wall-time limit plus time for nbgrader itself
 
     @classmethod
     def create(cls, root: Path, assignment: Assignment, sandbox: str, workdir: Path) -> "GradingContext":
@@ -78,19 +80,16 @@ class GradingContext:
         shutil.copy(root / "source" / assignment.name / f"{assignment.notebook}.ipynb",
                     template / "source" / assignment.name)
         config = load_config(root)
+        wall_seconds = Sandbox(config=config).wall_seconds
+        # the non-notebook files nbgrader copies next to each submission (released data, never hidden tests)
+        released = [Path(p) for p in find_all_files(str(root / "source" / assignment.name),
+                                                    api.coursedir.ignore + ["*.ipynb"])]
         config.CourseDirectory.root = str(template)
         result = nbgrader_api(template, config).generate_assignment(assignment.name, force=True, create=True)
         if not result.get("success"):
             raise CourseError(f"could not prepare the gradebook entries of {assignment.name}")
         return cls(root, assignment, nbformat.read(release_path, as_version=4), template, sandbox,
-                   api.coursedir.course_id)
-
-
-def _released_files(root: Path, assignment: Assignment) -> list[Path]:
-    """The non-notebook files nbgrader copies next to each submission (released data, never hidden tests)."""
-    coursedir = nbgrader_api(root).coursedir
-    source = root / "source" / assignment.name
-    return [Path(p) for p in find_all_files(str(source), coursedir.ignore + ["*.ipynb"])]
+                   api.coursedir.course_id, released, wall_seconds + 300)
 
 
 def _check_files(folder: Path, assignment: Assignment) -> tuple[nbformat.NotebookNode, list[str]]:
@@ -162,7 +161,7 @@ def prepare_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Pa
     shutil.copy(ctx.template / "gradebook.db", scratch / "gradebook.db")
     source = scratch / "source" / ctx.assignment.name
     source.mkdir(parents=True)
-    for path in _released_files(ctx.root, ctx.assignment):
+    for path in ctx.released_files:
         target = source / path.relative_to(ctx.root / "source" / ctx.assignment.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
@@ -178,9 +177,8 @@ def prepare_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Pa
 def start_grading(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> tuple[IsolatedGrading, list[str]]:
     """Sanitise, then start nbgrader on the scratch course in a bounded child process."""
     notes = prepare_scratch(ctx, folder, student, scratch)
-    settings = Sandbox(config=load_config(ctx.root))
     grading = IsolatedGrading(ctx.root, scratch, ctx.assignment.name, student, ctx.sandbox,
-                              memory_bytes=WORKER_MEMORY_BYTES, timeout=settings.wall_seconds + 300)
+                              memory_bytes=WORKER_MEMORY_BYTES, timeout=ctx.worker_timeout)
     return grading, notes
 
 
@@ -260,14 +258,16 @@ def grade_class(ctx: GradingContext, students: list[str], api, feedback: bool, j
         echo(describe(outcome))
         outcomes.append(outcome)
 
+    def grader_error(student: str, error: Exception) -> Outcome:
+        return Outcome(student, ctx.assignment.name, "failed", f"grader error: {type(error).__name__}: {error}"[:300])
+
     while pending or running:
         while pending and len(running) < jobs:
             student = pending.pop(0)
             try:
                 started = _start(ctx, student)
             except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-                started = Outcome(student, ctx.assignment.name, "failed",
-                                  f"grader error: {type(error).__name__}: {error}"[:300])
+                started = grader_error(student, error)
             if isinstance(started, Outcome):
                 done(started)
             else:
@@ -280,8 +280,7 @@ def grade_class(ctx: GradingContext, students: list[str], api, feedback: bool, j
             try:
                 outcome = _finish(ctx, item, api, feedback)
             except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-                outcome = Outcome(item.student, ctx.assignment.name, "failed",
-                                  f"grader error: {type(error).__name__}: {error}"[:300])
+                outcome = grader_error(item.student, error)
             done(outcome)
     return outcomes
 

@@ -261,9 +261,9 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
             if error_own <= check.rtol:
                 return CheckVerdict(check, True, f"{check.description}: matches the numerical gradient of your "
                                                  f"own forward (relative error {error_own:.1e})")
+        keys = sorted(want["analytic"])
         for alternative in check.alternative.split(",") if check.alternative else ():
             own = _own_target(dataclasses.replace(check, alternative=alternative), suite, exercise_requests, results)
-            keys = sorted(want["analytic"])
             if isinstance(own, dict) and _informative([own.get(k) for k in keys], [want["analytic"][k] for k in keys]) \
                     and _relative_error(grad, own[key]) <= check.rtol:
                 source = {"own_activations": "the activations your forward computed",
@@ -302,9 +302,9 @@ def judge_exercise(suite: str, exercise: str, max_points: float, payload: dict |
     if not isinstance(results, dict):
         results = {}
     exercise_expected = expected.get(exercise, {})
+    requests = module.requests(exercise)
     for check in checks:
-        verdict.checks.append(judge_check(check, suite, module.requests(exercise), results, exercise_expected,
-                                          source_dir, work_dir))
+        verdict.checks.append(judge_check(check, suite, requests, results, exercise_expected, source_dir, work_dir))
     total = sum(c.weight for c in checks)
     passed = sum(v.check.weight for v in verdict.checks if v.passed)
     verdict.points = round(max_points * passed / total, 2)
@@ -337,7 +337,7 @@ def find_report(cell: nbformat.NotebookNode, suite: str, exercise: str) -> tuple
     return payload, ""
 
 
-def _feedback_text(outputs: list) -> str:
+def _feedback_text(outputs: list, limit: int) -> str:
     """What the student's code printed or raised in the cell, as plain text (never scored)."""
     parts = []
     for output in outputs:
@@ -350,7 +350,7 @@ def _feedback_text(outputs: list) -> str:
             text = output.get("data", {}).get("text/plain")
             if text:
                 parts.append(str(text) + "\n")
-    return _ANSI.sub("", "".join(parts))[:20_000]
+    return _ANSI.sub("", "".join(parts))[:limit]
 
 
 #: Output types kept in graded notebooks. The instructor opens them in the formgrader and the student in the
@@ -421,7 +421,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected, problem,
                                  source_dir=self._assignment_dir, work_dir=self._work_dir)
         self.verdicts.append(verdict)
-        feedback = _feedback_text(cell.get("outputs", []))
+        feedback = _feedback_text(cell.get("outputs", []), self.max_feedback_chars)
         outputs = [
             # nbgrader reads the first execute_result as the cell's score: the verdict, and only the verdict.
             nbformat.v4.new_output("execute_result", data={"text/plain": _fmt(verdict.points)},
@@ -431,6 +431,6 @@ class ApplyVerdicts(NbGraderPreprocessor):
         if feedback.strip():
             outputs.append(nbformat.v4.new_output(
                 "stream", name="stdout",
-                text="\nWhat your code printed in this cell:\n" + feedback[: self.max_feedback_chars]))
+                text="\nWhat your code printed in this cell:\n" + feedback))
         cell.outputs = outputs
         return cell, resources
