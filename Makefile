@@ -34,5 +34,5 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not notebook and not e2e"
 
 clean:
-	rm -rf gradebook.db submitted feedback grades.csv source/*/hidden_tests.json
+	rm -rf gradebook.db submitted feedback grades.csv source/*/hidden
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

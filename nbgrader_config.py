@@ -10,9 +10,9 @@ c = get_config()  # noqa: F821 (injected by traitlets when the file is loaded)
 
 c.CourseDirectory.course_id = "lstm-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-# Hidden-test data built next to the source notebooks stays with the instructor: never released, never copied
-# into a student's autograded folder.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_tests.json"]
+# source/<assignment>/hidden/ (hidden tests, held-out data and labels) stays with the instructor: this one rule keeps
+# it out of release/, out of every scratch course and kernel work directory, and out of the feedback.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden"]
 
 # Verdicts are computed by the grader from the values the hidden tests report (course_lib.grading.verdicts).
 c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
@@ -21,3 +21,15 @@ c.Execute.timeout = 120
 c.Execute.iopub_timeout = 10
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Limits of grading (defaults shown). The kernel's sandbox: c.Sandbox.memory_bytes, cpu_seconds, max_processes,
+# max_file_bytes, wall_seconds (course_lib/grading/sandbox.py).
+c.Sandbox.wall_seconds = 600
+# One grading worker (nbgrader, verdicts, feedback) per submission; `--jobs` is capped so that jobs × memory fits
+# in the machine's RAM.
+c.Worker.memory_bytes = 8 * 1024**3
+c.Worker.extra_seconds = 300
+# What a submission may contain (course_lib/grading/submissions.py).
+c.SubmissionLimits.max_notebook_bytes = 20 * 1024**2
+# Trained models, scored in a sandbox of their own (course_lib/grading/models.py).
+c.ModelScoring.max_model_bytes = 200 * 1024**2

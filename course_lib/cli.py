@@ -1,4 +1,4 @@
-"""The ``lstm-course`` command: one subcommand per verb, each implemented in ``course_lib.grading.<verb>``."""
+"""The ``lstm-course`` command: one subcommand per verb, each implemented in ``course_lib.verbs.<verb>``."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +16,7 @@ VERBS = {
     "autograde": "grade submitted/ into autograded/ and the gradebook",
     "report": "write the grade table (CSV) and print a summary",
     "check": "self-study: grade one completed notebook against the hidden tests (no gradebook)",
-    "demo": "build, hand in sample submissions for assignment 01, autograde them and print the grades",
+    "demo": "build, hand in the sample submissions of each assignment, autograde them and print the grades",
 }
 
 
@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     verbs["autograde"].add_argument("--jobs", "-j", type=int, default=None,
                                     help="submissions graded at once (default: one per CPU core)")
     verbs["report"].add_argument("--output", "-o", metavar="CSV", help="default: grades.csv in the course")
+    verbs["demo"].add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    verbs["demo"].add_argument("--jobs", "-j", type=int, default=None,
+                               help="submissions graded at once (default: one per CPU core, as RAM allows)")
     verbs["check"].add_argument("notebook", metavar="NOTEBOOK", help="a completed assignment notebook")
     verbs["check"].add_argument("--assignment", help="when the notebook was renamed")
     for verb in ("autograde", "check"):
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")
     try:
         args.course_dir = find_course_root(args.course_dir)
-        return importlib.import_module(f"course_lib.grading.{args.verb}").main(args)
+        return importlib.import_module(f"course_lib.verbs.{args.verb}").main(args)
     except CourseError as error:
         print(f"lstm-course {args.verb}: error: {error}", file=sys.stderr)
         return 2

@@ -1,12 +1,10 @@
-"""The course as a whole: where it lives, which assignments it has, and nbgrader set up on it."""
+"""The course as a whole: where it lives and nbgrader set up on it (its assignments: ``course_lib.assignments``)."""
 from __future__ import annotations
 
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -14,43 +12,6 @@ from traitlets.config.loader import PyFileConfigLoader
 
 class CourseError(Exception):
     """A problem the user can fix; the CLI prints its message on one line, without a traceback."""
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One graded assignment: ``source/<name>/<notebook>.ipynb`` plus its hidden-test suite and data."""
-
-    name: str
-    notebook: str
-    suite: str
-    reference: str
-    title: str
-    data_builders: tuple[Callable[[Path], None], ...] = field(default=())
-
-
-ASSIGNMENTS: dict[str, Assignment] = {
-    a.name: a
-    for a in (
-        Assignment("01_lstm_gates", "lstm_gates", suite="lstm_gates", reference="course_lib.solutions.lstm_numpy",
-                   title="LSTM gates in NumPy"),
-    )
-}
-
-
-def get_assignment(name: str) -> Assignment:
-    if name not in ASSIGNMENTS:
-        known = ", ".join(ASSIGNMENTS)
-        raise CourseError(f"unknown assignment '{name}': the course has {known}")
-    return ASSIGNMENTS[name]
-
-
-def assignment_for_notebook(stem: str) -> Assignment:
-    for assignment in ASSIGNMENTS.values():
-        if assignment.notebook == stem:
-            return assignment
-    names = ", ".join(f"{a.notebook}.ipynb" for a in ASSIGNMENTS.values())
-    raise CourseError(f"'{stem}.ipynb' is not a notebook of this course ({names}); keep the released file name "
-                      f"or pass --assignment")
 
 
 def find_course_root(start: str | os.PathLike | None = None) -> Path:

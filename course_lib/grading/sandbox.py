@@ -5,8 +5,8 @@ The student's kernel runs as ``bwrap ... timeout prlimit ... python -m ipykernel
 * private PID, network, IPC, UTS and user namespaces (``--unshare-all``): it cannot see or signal the grader, and
   has no network; ``--die-with-parent`` ends it, and everything it started, with the grading process;
 * a read-only view of the system (``/usr`` and a few files of ``/etc``), the Python installation and the course's
-  virtual environment, with the reference solutions (``course_lib/solutions``) and the grader-side targets hidden
-  under empty directories;
+  virtual environment with ``course_lib`` removed, except an allowlist: the probe, its wire format, the
+  assignment's hidden-test inputs and any helper the notebook is meant to import (``Sandbox.kernel_modules``);
 * one writable directory: a private work directory holding copies of the assignment's released data files and
   nothing else (not even the notebook, which the kernel receives cell by cell), plus a private ``/tmp``; the connection file and IPC sockets live in a directory bound
   into the sandbox, so grader and kernel need no TCP;
@@ -29,7 +29,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
-from traitlets import CaselessStrEnum, Integer, Unicode
+from traitlets import CaselessStrEnum, Integer, List, Unicode
 from traitlets.config import Configurable
 
 import course_lib
@@ -54,6 +54,9 @@ class Sandbox(Configurable):
     max_processes = Integer(256, help="Process/thread limit inside the sandbox (RLIMIT_NPROC)").tag(config=True)
     max_file_bytes = Integer(256 * MiB, help="Largest file the kernel may write (RLIMIT_FSIZE)").tag(config=True)
     wall_seconds = Integer(600, help="Wall-time limit of one notebook's kernel").tag(config=True)
+    kernel_modules = List(Unicode(), default_value=["course_lib.grading.probe", "course_lib.grading.wire"],
+                          help="The only course_lib modules the kernel can import (set per assignment by the "
+                          "grading worker: the probe, the assignment's inputs, its helpers)").tag(config=True)
     work_root = Unicode("", help="Where the kernels' private work directories are made (default: the system's "
                         "temporary directory); the grading worker points it into its scratch course").tag(config=True)
 
@@ -98,6 +101,22 @@ def kernel_package_dir() -> Path:
     return Path(course_lib.__file__).resolve().parent
 
 
+def kernel_files(package: Path, modules: list[str]) -> list[Path]:
+    """The files (relative to the ``course_lib`` directory) that make ``modules`` importable, and only those."""
+    files: set[Path] = set()
+    for module in modules:
+        parts = module.split(".")
+        if parts[0] != "course_lib" or not all(p.isidentifier() for p in parts):
+            raise ValueError(f"Sandbox.kernel_modules: {module!r} is not a course_lib module")
+        for depth in range(1, len(parts)):
+            files.add(Path(*parts[1:depth], "__init__.py"))
+        module_file = Path(*parts[1:]).with_suffix(".py")
+        if not (package / module_file).is_file():
+            raise ValueError(f"Sandbox.kernel_modules: {module} is not a module file of {package}")
+        files.add(module_file)
+    return sorted(files)
+
+
 def bwrap_command(settings: Sandbox, kernel_cmd: list[str], work_dir: str, ipc_dir: str) -> list[str]:
     """The full command line that runs ``kernel_cmd`` in the sandbox (pure: easy to inspect and test)."""
     package = kernel_package_dir()
@@ -107,10 +126,11 @@ def bwrap_command(settings: Sandbox, kernel_cmd: list[str], work_dir: str, ipc_d
     args += _ro_system()
     for prefix in prefixes:
         args += ["--ro-bind", prefix, prefix]
-    args += ["--ro-bind", str(package), str(package)]
-    # Hidden after the binds above (a later mount over a bound directory hides it): the reference solutions and
-    # the grader-side code that uses them.
-    args += ["--tmpfs", str(package / "solutions"), "--tmpfs", str(package / "grading" / "targets")]
+    # course_lib is an empty directory (a later mount over a bound directory hides it), into which only the
+    # allowlisted modules and the __init__ files of their packages are bound read-only.
+    args += ["--tmpfs", str(package)]
+    for path in kernel_files(package, settings.kernel_modules):
+        args += ["--ro-bind", str(package / path), str(package / path)]
     args += ["--bind", work_dir, work_dir, "--bind", ipc_dir, ipc_dir, "--chdir", work_dir]
     env = {"HOME": work_dir, "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "PYTHONNOUSERSITE": "1",
            "MPLCONFIGDIR": "/tmp/matplotlib", "TF_CPP_MIN_LOG_LEVEL": "2", "LANG": "C.UTF-8"}

@@ -3,14 +3,12 @@
 Code that ran student code may report values, never verdicts. :class:`ApplyVerdicts` is an nbgrader preprocessor
 that runs in the grader's process right after the notebook was executed: for every auto-graded cell it reads the
 report the probe displayed (:mod:`course_lib.grading.probe`), compares it with the reference's values built by
-``lstm-course build`` (``source/<assignment>/hidden_tests.json``), and replaces the cell's outputs with the
+``lstm-course build`` (``source/<assignment>/hidden/hidden_tests.json``), and replaces the cell's outputs with the
 verdict, so that nbgrader's own ``SaveAutoGrades`` records exactly the points computed here. What the student's
 code printed or raised is kept after the verdict as feedback, but can no longer change the score.
 """
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import json
 import math
 import os
@@ -24,16 +22,28 @@ import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from course_lib.grading.probe import PROTOCOL, REPORT_MIME, Unsupported, decode_value, load_suite
-from course_lib.grading.suites import Check
+from course_lib.grading.checks import Check, Suite, load_suite
+from course_lib.grading.hidden_tests import HIDDEN_DIR, HiddenTestsError, load_hidden_tests
+from course_lib.grading.probe import REPORT_MIME
+from course_lib.grading.wire import PROTOCOL, Unsupported, decode_value
 
-HIDDEN_TESTS_FILE = "hidden_tests.json"
 MAX_REPORT_CHARS = 5_000_000
+MAX_VERDICT_CHARS = 8_000   # what one exercise's verdict may say (the feedback page shows it)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-class HiddenTestsError(RuntimeError):
-    """The hidden-test data of an assignment is missing or does not match the notebook."""
+@dataclass
+class JudgeContext:
+    """What judging needs besides the reported values: where the kernel worked (a saved model), the held-out
+    data, how to run an untrusted model, and whether a failing own-function target is the course's bug
+    (``strict``, at build time) or a value of the student's that does not fit (at grading time)."""
+
+    hidden_dir: str | None = None
+    work_dir: str | None = None
+    sandbox: str = "bwrap"
+    model_settings: Any = None
+    strict: bool = False
+    problems: list[str] = field(default_factory=list)   # for the instructor's log, never a student's verdict
 
 
 @dataclass
@@ -66,30 +76,12 @@ class ExerciseVerdict:
             lines += [f"  {'✓' if v.passed else '✗'} {v.message}" for v in self.checks]
         hints = list(dict.fromkeys(v.check.hint for v in failed if v.check.hint))
         lines += [f"  Hint: {hint}" for hint in hints]
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        return text if len(text) <= MAX_VERDICT_CHARS else text[:MAX_VERDICT_CHARS] + "\n  [verdict shortened]"
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
-
-
-# --------------------------------------------------------------------------- hidden-test data
-def hidden_tests_path(source_dir: str, assignment: str) -> str:
-    return os.path.join(source_dir, assignment, HIDDEN_TESTS_FILE)
-
-
-def load_hidden_tests(source_dir: str, assignment: str) -> dict:
-    path = hidden_tests_path(source_dir, assignment)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise HiddenTestsError(
-            f"the hidden tests of {assignment} are not built ({path} is missing): run `lstm-course build {assignment}`"
-        ) from None
-    if data.get("protocol") != PROTOCOL:
-        raise HiddenTestsError(f"{path} was built by another version: run `lstm-course build {assignment}`")
-    return data
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -154,31 +146,34 @@ def _decoded_result(results: dict, request: str) -> tuple[Any, str | None]:
         return None, f"the reported value is malformed ({error})"
 
 
-def _own_target(check: Check, suite: str, exercise_requests: dict, results: dict) -> Any:
-    """The second acceptable answer, built from the student's own other functions (or ``None``)."""
-    if not check.alternative:
-        return None
-    targets = importlib.import_module(f"course_lib.grading.targets.{suite}")
+def _own_target(suite: Suite, name: str, exercise_requests: dict, request_id: str, results: dict,
+                context: JudgeContext) -> Any:
+    """The acceptable answer that target ``name`` builds from the student's own other functions (or ``None``)."""
+    target = suite.target(name)
 
-    def value_of(request_id: str) -> Any:
-        value, problem = _decoded_result(results, request_id)
+    def value_of(rid: str) -> Any:
+        value, problem = _decoded_result(results, rid)
         return None if problem else value
 
+    if context.strict:  # build time: a target that raises is a bug of the course
+        return target(exercise_requests[request_id], value_of, request_id)
     try:
-        return getattr(targets, check.alternative)(exercise_requests[check.request], value_of, check.request)
-    except (ValueError, TypeError, IndexError, KeyError):  # the student's values do not fit together
+        return target(exercise_requests[request_id], value_of, request_id)
+    except Exception as error:  # noqa: BLE001 - hostile values may break a target: no credit, and the log says so
+        context.problems.append(f"{suite.stem}: target {name} could not use the reported values "
+                                f"({type(error).__name__}: {str(error)[:200]})")
         return None
 
 
-def _judge_model(check: Check, request: dict, got: Any, source_dir: str | None, work_dir: str | None) -> tuple[bool, str]:
+def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -> tuple[bool, str]:
     from course_lib.grading.models import ModelRejected, score_saved_model
 
-    if not isinstance(got, np.ndarray) or got.shape != (32,) or not work_dir or not source_dir:
+    if not isinstance(got, np.ndarray) or got.shape != (32,) or not context.work_dir or not context.hidden_dir:
         return False, "no saved model was reported"
-    digest = bytes(np.asarray(got, dtype=np.uint8))
     try:
-        value = score_saved_model(Path(work_dir) / request["filename"], digest, Path(source_dir) / check.heldout,
-                                  check.metric)
+        value = score_saved_model(Path(context.work_dir) / request["filename"],
+                                  Path(context.hidden_dir) / check.heldout, check.metric,
+                                  settings=context.model_settings, sandbox=context.sandbox)
     except ModelRejected as error:
         return False, str(error)
     better = value >= check.threshold if check.metric == "accuracy" else value <= check.threshold
@@ -186,15 +181,19 @@ def _judge_model(check: Check, request: dict, got: Any, source_dir: str | None, 
     return better, f"{check.metric} on held-out data {value:.4g} (needs {relation} {check.threshold:g})"
 
 
-def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict, expected: dict,
-                source_dir: str | None = None, work_dir: str | None = None) -> CheckVerdict:
-    """Compare one check's reported value with the reference (and the student's own-function target)."""
+def judge_check(check: Check, suite: Suite, exercise_requests: dict, results: dict, expected: dict,
+                context: JudgeContext | None = None) -> CheckVerdict:
+    """Compare one check's reported value with the reference (and the student's own-function targets)."""
+    context = context or JudgeContext()
+    if context.strict:  # build time: every target runs, even where the answer is right and none is needed
+        for alternative in _alternatives(check):
+            _own_target(suite, alternative, exercise_requests, check.request, results, context)
     fail = lambda why: CheckVerdict(check, False, f"{check.description}: {why}.", reason=why)  # noqa: E731
     if check.kind == "model":  # judged on held-out data: there is no reference value to compare with
         got, problem = _decoded_result(results, check.request)
         if problem:
             return CheckVerdict(check, False, f"{check.description}: {problem}.", reason=problem)
-        passed, message = _judge_model(check, exercise_requests[check.request], got, source_dir, work_dir)
+        passed, message = _judge_model(check, exercise_requests[check.request], got, context)
         return CheckVerdict(check, passed, f"{check.description}: {message}", reason="" if passed else message)
     reference = expected.get(check.request)
     if not isinstance(reference, dict) or not reference.get("ok"):
@@ -226,15 +225,14 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
                                 for n, g, w in zip(check.names, got_outputs, want_outputs)) if p]
         if not problems:
             return CheckVerdict(check, True, f"{check.description}: correct")
-        own = _own_target(check, suite, exercise_requests, results)
-        if own is not None and _informative(list(own), [np.asarray(w) for w in want_outputs]) and all(
-            _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
-            for n, g, t in zip(check.names, got_outputs, own)
-        ):
-            own_function = {"own_gates": "gate functions", "own_cell": "lstm_cell_forward",
-                            "own_sigmoid": "sigmoid"}.get(check.alternative, check.alternative)
-            return CheckVerdict(check, True, f"{check.description}: consistent with your own {own_function} "
-                                             "(its mistake is charged there)")
+        for alternative in _alternatives(check):
+            own = _own_target(suite, alternative, exercise_requests, check.request, results, context)
+            if own is not None and _informative(list(own), [np.asarray(w) for w in want_outputs]) and all(
+                _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
+                for n, g, t in zip(check.names, got_outputs, own)
+            ):
+                return CheckVerdict(check, True, f"{check.description}: consistent with "
+                                                 f"{suite.target(alternative).display} (its mistake is charged there)")
         return fail("; ".join(problems))
 
     if check.kind == "gradient":
@@ -262,19 +260,22 @@ def judge_check(check: Check, suite: str, exercise_requests: dict, results: dict
                 return CheckVerdict(check, True, f"{check.description}: matches the numerical gradient of your "
                                                  f"own forward (relative error {error_own:.1e})")
         keys = sorted(want["analytic"])
-        for alternative in check.alternative.split(",") if check.alternative else ():
-            own = _own_target(dataclasses.replace(check, alternative=alternative), suite, exercise_requests, results)
+        for alternative in _alternatives(check):
+            own = _own_target(suite, alternative, exercise_requests, check.request, results, context)
             if isinstance(own, dict) and _informative([own.get(k) for k in keys], [want["analytic"][k] for k in keys]) \
                     and _relative_error(grad, own[key]) <= check.rtol:
-                source = {"own_activations": "the activations your forward computed",
-                          "own_cell_backward": "your own lstm_cell_backward"}.get(alternative, alternative)
-                return CheckVerdict(check, True, f"{check.description}: correct for {source} "
+                return CheckVerdict(check, True, f"{check.description}: correct for "
+                                                 f"{suite.target(alternative).display} "
                                                  f"(that mistake is charged where it is)")
         problem = _compare_arrays(key, grad, reference_grad, 1e-4, 1e-7) or ""
         return fail(f"relative error {error_reference:.1e} against the expected gradient (tolerance "
                     f"{check.rtol:g}); {problem}")
 
     raise ValueError(f"unknown check kind {check.kind!r}")
+
+
+def _alternatives(check: Check) -> list[str]:
+    return [name for name in (check.alternative or "").split(",") if name]
 
 
 def _non_degenerate(got: dict, want: dict) -> bool:
@@ -288,23 +289,21 @@ def _non_degenerate(got: dict, want: dict) -> bool:
     return norm(mine) > 1e-3 * norm(ref)
 
 
-def judge_exercise(suite: str, exercise: str, max_points: float, payload: dict | None,
-                   expected: dict, problem: str = "", source_dir: str | None = None,
-                   work_dir: str | None = None) -> ExerciseVerdict:
+def judge_exercise(suite: Suite, exercise: str, max_points: float, payload: dict | None,
+                   expected: dict, problem: str = "", context: JudgeContext | None = None) -> ExerciseVerdict:
     """Points of one exercise: the weighted share of its checks that passed."""
-    module = load_suite(suite)
-    checks = [c for c in module.checks() if c.exercise == exercise]
+    checks = suite.exercise_checks(exercise)
     verdict = ExerciseVerdict(exercise, 0.0, max_points, problem=problem)
     if not checks:
-        verdict.problem = f"no hidden checks are defined for '{exercise}' (instructor: see the suite {suite})"
+        verdict.problem = (f"no hidden checks are defined for '{exercise}' (instructor: see "
+                           f"course_lib/assignments/{suite.stem}/checks.py)")
         return verdict
     results = payload.get("results", {}) if isinstance(payload, dict) else {}
     if not isinstance(results, dict):
         results = {}
-    exercise_expected = expected.get(exercise, {})
-    requests = module.requests(exercise)
+    requests = suite.requests(exercise)
     for check in checks:
-        verdict.checks.append(judge_check(check, suite, requests, results, exercise_expected, source_dir, work_dir))
+        verdict.checks.append(judge_check(check, suite, requests, results, expected, context))
     total = sum(c.weight for c in checks)
     passed = sum(v.check.weight for v in verdict.checks if v.passed)
     verdict.points = round(max_points * passed / total, 2)
@@ -374,7 +373,8 @@ def _keep_inert_outputs(cell) -> None:
 class ApplyVerdicts(NbGraderPreprocessor):
     """Replace each auto-graded cell's outputs with the grader's verdict (runs after ``Execute``)."""
 
-    source_directory = Unicode("", help="Directory of the source assignments (default: <course root>/source)"
+    source_directory = Unicode("", help="Directory of the source assignments (default: <course root>/source); "
+                               "each one's hidden/ folder holds its expected values and held-out data"
                                ).tag(config=True)
     max_feedback_chars = Integer(20_000).tag(config=True)
     problems_file = Unicode("", help="Where to write what went wrong while executing (JSON list), if set"
@@ -389,22 +389,27 @@ class ApplyVerdicts(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         assignment = resources["nbgrader"]["assignment"]
         notebook = resources["nbgrader"]["notebook"]
-        hidden = load_hidden_tests(self._source_dir(), assignment)
+        hidden_dir = os.path.join(self._source_dir(), assignment, HIDDEN_DIR)
+        hidden = load_hidden_tests(hidden_dir, assignment)
         spec = hidden.get("notebooks", {}).get(notebook)
         if spec is None:
             raise HiddenTestsError(f"no hidden tests were built for notebook {notebook} of {assignment}")
-        self._suite = spec["suite"]
+        self._suite = load_suite(spec["suite"])
         self._expected = spec["exercises"]
         self.verdicts: list[ExerciseVerdict] = []
         nb.metadata.pop("widgets", None)  # widget state written by the kernel's outputs: not the student's to set
         self._problems = list(resources.get("lstm_course", {}).get("problems", []))
-        self._work_dir = resources.get("lstm_course", {}).get("work_dir") or resources.get("metadata", {}).get("path")
-        self._assignment_dir = os.path.join(self._source_dir(), assignment)
+        from course_lib.grading.models import ModelScoring
+        from course_lib.grading.sandbox import Sandbox
+
+        work_dir = resources.get("lstm_course", {}).get("work_dir") or resources.get("metadata", {}).get("path")
+        self._context = JudgeContext(hidden_dir=hidden_dir, work_dir=work_dir, sandbox=Sandbox(parent=self).mode,
+                                     model_settings=ModelScoring(parent=self))
         nb, resources = super().preprocess(nb, resources)
         resources.setdefault("lstm_course", {})["verdicts"] = self.verdicts
         if self.problems_file:
             with open(self.problems_file, "w", encoding="utf-8") as f:
-                json.dump(self._problems, f)
+                json.dump(self._problems + self._context.problems, f)
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
@@ -415,11 +420,11 @@ class ApplyVerdicts(NbGraderPreprocessor):
             return cell, resources
         exercise = str(meta.get("grade_id"))
         max_points = float(meta.get("points", 0))
-        payload, problem = find_report(cell, self._suite, exercise)
+        payload, problem = find_report(cell, self._suite.stem, exercise)
         if payload is None and not problem and self._problems:
             problem = f"this test did not run: {self._problems[0]}"
-        verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected, problem,
-                                 source_dir=self._assignment_dir, work_dir=self._work_dir)
+        verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected.get(exercise, {}),
+                                 problem, context=self._context)
         self.verdicts.append(verdict)
         feedback = _feedback_text(cell.get("outputs", []), self.max_feedback_chars)
         outputs = [

@@ -3,8 +3,8 @@
 :class:`IsolatedGrading` runs nbgrader's autograde on a scratch course (a throw-away course holding only that
 submission and a copy of the assignment's gradebook entries), with the course's configuration, in a child process
 whose memory and wall time are bounded: a submission that floods the grader with output or hangs it costs only
-that process. It returns ``{"success", "reason", "problems"}``; the course's gradebook is written by the caller,
-after the verdict.
+that process. The feedback HTML is rendered there too, inside the same bounds. It returns
+``{"success", "reason", "problems"}``; the course's gradebook is written by the caller, after the verdict.
 """
 from __future__ import annotations
 
@@ -18,8 +18,23 @@ import time
 import warnings
 from pathlib import Path
 
+from traitlets import Integer
+from traitlets.config import Configurable
 
-def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str) -> dict:
+GiB = 1024**3
+
+
+class Worker(Configurable):
+    """Bounds of one grading worker (``c.Worker.*`` in nbgrader_config.py)."""
+
+    memory_bytes = Integer(8 * GiB, help="Address-space limit of the process that grades one submission (nbgrader, "
+                           "verdicts, feedback); the kernel has its own limit, c.Sandbox.memory_bytes").tag(config=True)
+    extra_seconds = Integer(300, help="Wall time a worker gets on top of the kernel's c.Sandbox.wall_seconds, for "
+                            "nbgrader itself, the verdicts and the feedback").tag(config=True)
+
+
+def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str, feedback: bool = True) -> dict:
+    from course_lib.assignments.registry import get_assignment
     from course_lib.grading.course import last_error_line, load_config, nbgrader_api
 
     config = load_config(root)
@@ -27,6 +42,7 @@ def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str
     config.ApplyVerdicts.source_directory = str(root / "source")
     config.ApplyVerdicts.problems_file = str(scratch / "problems.json")
     config.Sandbox.mode = sandbox
+    config.Sandbox.kernel_modules = list(get_assignment(assignment).kernel_allowlist())
     (scratch / "kernel-work").mkdir(exist_ok=True)
     config.Sandbox.work_root = str(scratch / "kernel-work")
     api = nbgrader_api(scratch, config)
@@ -35,6 +51,10 @@ def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str
     problems = json.loads(problems_file.read_text()) if problems_file.exists() else []
     if not result.get("success"):
         return {"success": False, "reason": last_error_line(result), "problems": problems}
+    if feedback:
+        made = api.generate_feedback(assignment, student, force=True)
+        if not made.get("success"):
+            problems.append(f"no feedback: {last_error_line(made)}")
     return {"success": True, "reason": "", "problems": problems}
 
 
@@ -66,15 +86,22 @@ class IsolatedGrading:
     """:func:`grade` running in a child process bounded in memory and wall time; several can run at once."""
 
     def __init__(self, root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
-                 memory_bytes: int, timeout: float):
+                 memory_bytes: int, timeout: float, feedback: bool = True):
         context = _context()
         self.receiver, sender = context.Pipe(duplex=False)
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.process = context.Process(target=_child,
-                                       args=(sender, memory_bytes, (root, scratch, assignment, student, sandbox)))
+                                       args=(sender, memory_bytes, (root, scratch, assignment, student, sandbox, feedback)))
         self.process.start()
         sender.close()
+
+    def cancel(self) -> None:
+        """End the child and everything it started; :meth:`result` then reports the failure."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def ready(self) -> bool:
         return self.receiver.poll(0) or time.monotonic() > self.deadline
@@ -88,10 +115,7 @@ class IsolatedGrading:
             except EOFError:
                 outcome = None
         timed_out = outcome is None and self.process.is_alive()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the sandbox dies with it anyway (--die-with-parent)
-        except ProcessLookupError:
-            pass
+        self.cancel()  # whatever it left ends with it (the sandbox too: --die-with-parent)
         self.process.join(10)
         self.receiver.close()
         if outcome is not None:

@@ -1,5 +1,8 @@
 """The hidden tests of assignment 01, judged in-process (no kernel): probe → report → verdicts.
 
+What every assignment must satisfy (reference, sample mistakes) is in test_assignments.py; these are 01's own
+cases: correct code written other ways, and values that try to pass for right.
+
 The same code paths run when a notebook is autograded; here the "student" is a namespace built from the reference
 solution with one mistake introduced, or written another (correct) way.
 """
@@ -11,25 +14,25 @@ import json
 import numpy as np
 import pytest
 
-from course_lib.grading.build import hidden_tests
-from course_lib.grading.course import get_assignment
-from course_lib.grading.probe import (
-    REPORT_MIME, Unsupported, decode_value, encode_value, evaluate_requests, load_suite,
-)
-from course_lib.grading.samples import BUGS
-from course_lib.grading.verdicts import find_report, judge_exercise
-from course_lib.solutions import lstm_numpy
+from pathlib import Path
 
-SUITE = load_suite("lstm_gates")
-FORWARD = ("sigmoid", "forget_gate", "input_gate", "candidate_cell", "output_gate", "lstm_cell_forward", "lstm_forward")
-POINTS = {"sigmoid": 1, "forget_gate": 1, "input_gate": 1, "candidate_cell": 1, "output_gate": 1,
-          "lstm_cell_forward": 2, "lstm_forward": 2, "lstm_cell_backward": 3, "lstm_backward": 3}
+from course_lib.assignments.registry import get_assignment
+from course_lib.grading.hidden_tests import auto_exercises, build_hidden_tests, judge_namespace
+from course_lib.grading.probe import REPORT_MIME
+from course_lib.grading.verdicts import find_report
+from course_lib.grading.wire import Unsupported, decode_value, encode_value
+from course_lib.solutions import lstm_gates as lstm_numpy
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSIGNMENT = get_assignment("lstm_gates")
+POINTS = auto_exercises(ASSIGNMENT.source_notebook(ROOT))
+MISTAKES = ASSIGNMENT.module("mistakes").MISTAKES
 
 
 @pytest.fixture(scope="module")
 def expected() -> dict:
-    # through JSON, exactly as the grader reads it from hidden_tests.json
-    data = json.loads(json.dumps(hidden_tests(get_assignment("01_lstm_gates"))))
+    # through JSON, exactly as the grader reads it from hidden/hidden_tests.json
+    data = json.loads(json.dumps(build_hidden_tests(ROOT, ASSIGNMENT)))
     return data["notebooks"]["lstm_gates"]["exercises"]
 
 
@@ -40,38 +43,18 @@ def namespace_from_source(source: str) -> dict:
 
 
 def grade(namespace: dict, expected: dict) -> dict:
-    scores = {}
-    for exercise in SUITE.EXERCISES:
-        payload = {"results": evaluate_requests(namespace, SUITE.requests(exercise))}
-        payload = json.loads(json.dumps(payload))
-        scores[exercise] = judge_exercise("lstm_gates", exercise, POINTS[exercise], payload, expected)
-    return scores
+    return judge_namespace(ROOT, ASSIGNMENT, namespace, expected)
 
 
-def test_every_exercise_of_the_suite_has_checks_and_the_reference_passes_them(expected):
-    verdicts = grade(vars(lstm_numpy), expected)
-    assert set(verdicts) == set(POINTS)
-    for exercise, verdict in verdicts.items():
-        assert verdict.checks, f"{exercise} has no checks"
-        assert verdict.points == POINTS[exercise], verdict.text()
-
-
-@pytest.mark.parametrize("bug", list(BUGS.values()), ids=list(BUGS))
-def test_each_bug_loses_points_in_its_own_exercise_only(bug, expected):
-    source = inspect.getsource(lstm_numpy)
-    assert source.count(bug.old) == 1, f"bug {bug.name}: the reference changed, update samples.BUGS"
-    verdicts = grade(namespace_from_source(source.replace(bug.old, bug.new)), expected)
-    lost = {e for e, v in verdicts.items() if v.points < POINTS[e]}
-    assert bug.exercise in lost, f"{bug.name} ({bug.description}) was not caught:\n{verdicts[bug.exercise].text()}"
-    # Forward bugs never cost another forward exercise; the known double charges of backward exercises are
-    # listed on the bug itself (Bug.also_charged), so any new one fails here.
-    assert lost == {bug.exercise, *bug.also_charged}, (
-        f"{bug.name} is charged outside {bug.exercise}: " + "\n".join(verdicts[e].text() for e in lost))
+def test_the_exercise_list_is_the_notebooks(expected):
+    assert list(POINTS) == ["sigmoid", "forget_gate", "input_gate", "candidate_cell", "output_gate",
+                            "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+    assert sum(POINTS.values()) == 15
 
 
 def test_failure_messages_say_what_shape_and_which_values(expected):
     source = inspect.getsource(lstm_numpy)
-    verdicts = grade(namespace_from_source(source.replace(BUGS["sigmoid_candidate"].old, BUGS["sigmoid_candidate"].new)),
+    verdicts = grade(namespace_from_source(source.replace(MISTAKES["sigmoid_candidate"].old, MISTAKES["sigmoid_candidate"].new)),
                      expected)
     text = verdicts["candidate_cell"].text()
     assert "candidate_cell" in text and "expected" in text and "got" in text and "tanh" in text, text

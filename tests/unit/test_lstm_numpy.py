@@ -5,7 +5,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from course_lib.solutions.lstm_numpy import (
+from course_lib.solutions.lstm_gates import (
     candidate_cell,
     forget_gate,
     input_gate,

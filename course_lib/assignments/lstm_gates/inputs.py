@@ -1,4 +1,6 @@
-"""Hidden tests of assignment 01 (LSTM gates in NumPy), as data.
+"""Hidden tests of assignment 01 (LSTM gates in NumPy), as data: the inputs, and the probe operations only this
+assignment needs. This module runs in the student's kernel (it is the only module of the assignment a kernel can
+import): inputs only, no expected value, no solution.
 
 Every input is drawn from a fixed seed, so the kernel (through the probe) and the grader build bit-identical
 arrays. Weights follow ``keras.layers.LSTM``: ``kernel`` (input_dim, 4*units), ``recurrent_kernel``
@@ -6,30 +8,18 @@ arrays. Weights follow ``keras.layers.LSTM``: ``kernel`` (input_dim, 4*units), `
 """
 from __future__ import annotations
 
+import collections
 from functools import cache
 
 import numpy as np
 
-from course_lib.grading.suites import Check
+from course_lib.grading import probe
 
-SUITE = "lstm_gates"
 GATES = ("input_gate", "forget_gate", "candidate_cell", "output_gate")  # Keras block order i, f, c, o
-EXERCISES = (
-    "sigmoid", "forget_gate", "input_gate", "candidate_cell", "output_gate",
-    "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward",
-)
 CELL_GRADIENTS = (("dx_t", "x_t"), ("dh_prev", "h_prev"), ("dc_prev", "c_prev"),
                   ("dkernel", "kernel"), ("drecurrent_kernel", "recurrent_kernel"), ("dbias", "bias"))
 SEQUENCE_GRADIENTS = (("dx", "x"), ("dh0", "h0"), ("dc0", "c0"),
                       ("dkernel", "kernel"), ("drecurrent_kernel", "recurrent_kernel"), ("dbias", "bias"))
-
-_GATE_HINTS = {
-    "input_gate": "i_t = sigmoid(x_t @ W_i + h_prev @ U_i + b_i): both the input and the recurrent term, then sigmoid.",
-    "forget_gate": "f_t = sigmoid(x_t @ W_f + h_prev @ U_f + b_f): both the input and the recurrent term, then sigmoid.",
-    "candidate_cell": "g_t = tanh(x_t @ W_c + h_prev @ U_c + b_c): the candidate uses tanh, not sigmoid.",
-    "output_gate": "o_t = sigmoid(x_t @ W_o + h_prev @ U_o + b_o): both the input and the recurrent term, then sigmoid.",
-}
-
 
 def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng([20261128, *key])
@@ -76,7 +66,7 @@ def _call(function: str, *args, keep=None, arity=None) -> dict:
 
 @cache
 def _all_requests() -> dict[str, dict[str, dict]]:
-    out: dict[str, dict[str, dict]] = {name: {} for name in EXERCISES}
+    out: dict[str, dict[str, dict]] = collections.defaultdict(dict)
 
     grid = np.array([-1000.0, -710.0, -50.0, -10.0, -2.0, -0.5, -1e-8, 0.0, 1e-8, 0.5, 2.0, 10.0, 50.0, 710.0, 1000.0])
     out["sigmoid"]["grid"] = _call("sigmoid", grid)
@@ -125,7 +115,7 @@ def _all_requests() -> dict[str, dict[str, dict]]:
     seq = _sequence_inputs(50, batch=2, steps=3, input_dim=3, units=3)
     names = ["x", "kernel", "recurrent_kernel", "bias", "h0", "c0"]
     out["lstm_backward"]["gradients"] = {
-        "op": "gradcheck", "forward": "lstm_forward", "backward": "lstm_backward",
+        "op": "gradcheck_bptt", "forward": "lstm_forward", "backward": "lstm_backward",
         "arg_names": names, "args": [seq[n] for n in names],
         "upstream": [_rng(51).standard_normal((2, 3, 3))],
         "output_index": [0], "cache_index": 3, "wrt": names, "cell_backward": "lstm_cell_backward",
@@ -135,71 +125,70 @@ def _all_requests() -> dict[str, dict[str, dict]]:
         "args": [seq[n] for n in ("x", "kernel", "recurrent_kernel", "bias", "h0", "c0")],
         "gates": {gate: [_block(seq[n], gate) for n in ("kernel", "recurrent_kernel", "bias")] for gate in GATES},
     }
-    return out
+    return dict(out)
 
 
 def requests(exercise: str) -> dict[str, dict]:
     """The requests the probe evaluates for one exercise (grade cell id)."""
-    if exercise not in EXERCISES:
-        raise KeyError(f"no hidden tests for exercise {exercise!r} in suite {SUITE!r}")
+    if exercise not in _all_requests():
+        raise KeyError(f"no hidden tests for exercise {exercise!r} of lstm_gates")
     return _all_requests()[exercise]
 
 
-def checks() -> list[Check]:
-    """Every verdict of the assignment, grouped by exercise through ``Check.exercise``."""
-    out = [
-        Check("sigmoid/values", "sigmoid", "grid", "sigmoid(z) for z from -1000 to 1000", "outputs", ("sigmoid(z)",),
-              rtol=1e-7, atol=1e-12, weight=2,
-              hint="sigmoid(z) = 1 / (1 + exp(-z)); for z < 0 compute it as exp(z) / (1 + exp(z)), "
-                   "which has the same value and never overflows."),
-        Check("sigmoid/no_overflow", "sigmoid", "grid", "sigmoid(z) for z = ±1000", "no_warnings", ("sigmoid(z)",),
-              rtol=1e-7, atol=1e-12, hint="exp(-z) overflows for z < -709: use exp(z) / (1 + exp(z)) for negative z (np.where on "
-                   "exp(-|z|) evaluates only safe exponentials)."),
-        Check("sigmoid/shape", "sigmoid", "matrix", "sigmoid(z) for z of shape (3, 4)", "outputs", ("sigmoid(z)",),
-              rtol=1e-7, atol=1e-12, hint="sigmoid is elementwise: it must keep the shape of z."),
-    ]
-    for gate in GATES:
-        out.append(Check(f"{gate}/float64", gate, "float64",
-                         f"{gate}(x_t, h_prev, W, U, b) with batch 3, input_dim 4, units 5 (float64)",
-                         "outputs", (gate[0] + "_t" if gate != "candidate_cell" else "g_t",),
-                         rtol=1e-7, atol=1e-10, weight=2, hint=_GATE_HINTS[gate],
-                         alternative=None if gate == "candidate_cell" else "own_sigmoid"))
-        out.append(Check(f"{gate}/float32", gate, "float32",
-                         f"{gate}(x_t, h_prev, W, U, b) with float32 inputs", "outputs",
-                         (gate[0] + "_t" if gate != "candidate_cell" else "g_t",),
-                         rtol=1e-4, atol=1e-5, hint=_GATE_HINTS[gate],
-                         alternative=None if gate == "candidate_cell" else "own_sigmoid"))
-    cell_hint = ("kernel columns hold the blocks i, f, c, o (each `units` wide); c_t = f_t * c_prev + i_t * g_t "
-                 "and h_t = o_t * tanh(c_t).")
-    out += [
-        Check("lstm_cell_forward/float64", "lstm_cell_forward", "float64",
-              "lstm_cell_forward with batch 3, input_dim 4, units 5 (float64)", "outputs", ("h_t", "c_t"),
-              rtol=1e-7, atol=1e-10, weight=2, hint=cell_hint, alternative="own_gates"),
-        Check("lstm_cell_forward/float32", "lstm_cell_forward", "float32",
-              "lstm_cell_forward with float32 inputs", "outputs", ("h_t", "c_t"),
-              rtol=1e-4, atol=1e-5, hint=cell_hint, alternative="own_gates"),
-    ]
-    seq_hint = ("loop over the T time steps, feeding each step's h_t and c_t to the next; h_seq[:, t] is h_t; "
-                "h0 and c0 default to zeros of shape (batch, units).")
-    out += [
-        Check("lstm_forward/zero_state", "lstm_forward", "zero_state",
-              "lstm_forward(x, kernel, recurrent_kernel, bias) with batch 2, T 4, input_dim 3, units 4",
-              "outputs", ("h_seq", "h_T", "c_T"), weight=1, hint=seq_hint, alternative="own_cell"),
-        Check("lstm_forward/given_state", "lstm_forward", "given_state",
-              "lstm_forward(x, kernel, recurrent_kernel, bias, h0, c0) with a non-zero initial state",
-              "outputs", ("h_seq", "h_T", "c_T"), weight=1, hint=seq_hint, alternative="own_cell"),
-    ]
-    for key, arg in CELL_GRADIENTS:
-        out.append(Check(f"lstm_cell_backward/{key}", "lstm_cell_backward", "gradients",
-                         f"lstm_cell_backward: {key} (gradient w.r.t. {arg}), batch 2, input_dim 3, units 4",
-                         "gradient", (key, arg), rtol=1e-5, alternative="own_activations",
-                         hint="differentiate c_t = f*c_prev + i*g and h_t = o*tanh(c_t): dc_t gets dh_t * o * "
-                              "(1 - tanh(c_t)**2) added to it; each gate's pre-activation gradient uses "
-                              "sigmoid' = s(1-s) or tanh' = 1 - g**2."))
-    for key, arg in SEQUENCE_GRADIENTS:
-        out.append(Check(f"lstm_backward/{key}", "lstm_backward", "gradients",
-                         f"lstm_backward: {key} (gradient w.r.t. {arg}), batch 2, T 3, input_dim 3, units 3",
-                         "gradient", (key, arg), rtol=1e-5, alternative="own_activations,own_cell_backward",
-                         hint="walk t from T-1 down to 0; at each step add dh_seq[:, t] to the dh_prev carried "
-                              "from step t+1, carry dc_prev too, and sum the weight gradients over time."))
-    return out
+# --------------------------------------------------------------------------- probe operations of this assignment
+def _op_unroll(namespace, request) -> dict:
+    """Run the student's own cell over the sequence, feeding each state to the next step.
+
+    Lets the grader tell a bug in the time loop from a bug in the cell it calls, so each is charged once. With
+    ``gates`` (``{function name: [W, U, b]}``, blocks cut by the grader), also report what the student's gate
+    functions give at each step's state: the activations a correct backward pass would work from.
+    """
+    cell = probe.lookup(namespace, request["function"])
+    x, kernel, recurrent_kernel, bias, h, c = request["args"]
+    gates = {name: (probe.lookup(namespace, name), blocks) for name, blocks in request.get("gates", {}).items()}
+    h_steps, c_steps, gate_steps = [], [], {name: [] for name in gates}
+    for t in range(x.shape[1]):
+        for name, (gate, blocks) in gates.items():
+            gate_steps[name].append(np.asarray(probe._call(gate, [x[:, t, :], h, *blocks])))
+        h, c, _ = probe._call(cell, [x[:, t, :], h, c, kernel, recurrent_kernel, bias])
+        h_steps.append(np.asarray(h))
+        c_steps.append(np.asarray(c))
+    value = {"h_seq": np.stack(h_steps, axis=1), "h_T": h, "c_T": c, "c_seq": np.stack(c_steps, axis=1)}
+    value.update({name: np.stack(steps, axis=1) for name, steps in gate_steps.items()})
+    return {"value": value}
+
+
+def _op_gradcheck_bptt(namespace, request) -> dict:
+    """The engine's gradient check of ``lstm_backward``, plus the basis of the student's own cell backward."""
+    value, outputs = probe.gradcheck(namespace, request)
+    cache = outputs[request["cache_index"]]
+    value["cell_backward_basis"] = _cell_backward_basis(namespace, request["cell_backward"], outputs[0], cache)
+    return {"value": value}
+
+
+def _cell_backward_basis(namespace, name: str, h_seq, caches) -> dict:
+    """The student's cell backward applied to unit upstream gradients at every step of their own forward.
+
+    A backward step is linear in (dh_t, dc_t), so these columns let the grader compose, in its own process, what
+    backpropagation through time gives with the student's *own* cell backward: a mistake in the cell backward is
+    then charged to the cell backward only.
+    """
+    cell_backward = probe.lookup(namespace, name)
+    batch, steps, units = np.asarray(h_seq).shape
+    if not isinstance(caches, (list, tuple)) or len(caches) != steps:
+        raise TypeError("the caches are not one per time step")
+    columns: dict[str, list] = {}
+    for t in range(steps):
+        for which in ("dh", "dc"):
+            for k in range(batch * units):
+                unit = np.zeros(batch * units)
+                unit[k] = 1.0
+                zero = np.zeros((batch, units))
+                args = (unit.reshape(batch, units), zero) if which == "dh" else (zero, unit.reshape(batch, units))
+                grads = cell_backward(*args, caches[t])
+                for key, array in grads.items():
+                    columns.setdefault(f"{which}/{key}", []).append(np.asarray(array, dtype=np.float64))
+    return {key: np.stack(arrays).reshape(steps, batch * units, *arrays[0].shape) for key, arrays in columns.items()}
+
+
+OPS = {"unroll": _op_unroll, "gradcheck_bptt": _op_gradcheck_bptt}

@@ -1,4 +1,4 @@
-"""``autograded/grading-log.json``: the outcome of the last grading of each submission, with its reason.
+"""Outcomes of grading: ``autograded/grading-log.json`` holds the last outcome of each submission, with its reason.
 
 Written atomically after each submission, so a crash part-way through a class loses nothing already recorded.
 """
@@ -44,3 +44,14 @@ def record(root: Path, outcome: Outcome) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def describe(outcome: Outcome) -> str:
+    """One line for the terminal."""
+    if outcome.status != "graded":
+        return f"  {outcome.student:<20} {outcome.assignment:<16} {outcome.status.upper()}: {outcome.reason}"
+    manual = "  (+ manual grading pending)" if outcome.needs_manual else ""
+    line = f"  {outcome.student:<20} {outcome.assignment:<16} {outcome.score:g} / {outcome.max_score:g}{manual}"
+    if outcome.reason:
+        line += f"  [{outcome.reason}]"
+    return line + (f"  feedback: {outcome.feedback}" if outcome.feedback else "")

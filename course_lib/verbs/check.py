@@ -12,8 +12,10 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from course_lib.grading.autograde import GradingContext, grade_in_scratch, resolve_sandbox
-from course_lib.grading.course import Assignment, CourseError, assignment_for_notebook, get_assignment
+from course_lib.assignments.registry import Assignment, assignment_for_notebook, get_assignment
+from course_lib.grading.class_grading import grade_one, resolve_sandbox
+from course_lib.grading.course import CourseError
+from course_lib.grading.scratch import GradingContext
 from course_lib.grading.submissions import RejectedSubmission
 
 STUDENT = "self-check"
@@ -47,7 +49,7 @@ def check_notebook(root: Path, path: Path, assignment: Assignment | None = None,
         scratch = tmp / "scratch"
         scratch.mkdir()
         try:
-            result, notes = grade_in_scratch(ctx, folder, STUDENT, scratch)
+            result, notes = grade_one(ctx, folder, STUDENT, scratch)
         except RejectedSubmission as reason:
             raise CourseError(str(reason)) from None
         if not result["success"]:

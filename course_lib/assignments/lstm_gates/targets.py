@@ -1,4 +1,8 @@
-"""Alternatives of the ``lstm_gates`` suite: targets built from the values the student's own functions reported."""
+"""Own-function targets of assignment 01: what an answer should be given the values the student's own other
+functions reported, so that a mistake is charged once, in the exercise where it is made.
+
+Grader side only: these may use the reference solution, which the student's kernel cannot import.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.solutions import lstm_numpy as reference
+from course_lib.grading.checks import own_target
+from course_lib.solutions import lstm_gates as reference
 
 GATE_KEYS = {"input_gate": "i", "forget_gate": "f", "candidate_cell": "g", "output_gate": "o"}
 Decoder = Callable[[str], Any]
@@ -22,12 +27,14 @@ def _gates(value_of: Decoder, prefix: str) -> dict[str, np.ndarray] | None:
     return gates
 
 
+@own_target("your own sigmoid")
 def own_sigmoid(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
     """The gate through the student's own sigmoid: a sigmoid bug is charged to sigmoid only."""
     value = value_of(f"{request_id}/own_sigmoid")
     return (value,) if isinstance(value, np.ndarray) else None
 
 
+@own_target("your own gate functions")
 def own_gates(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
     """(h_t, c_t) that the student's gate functions give when combined correctly."""
     gates = _gates(value_of, request_id)
@@ -38,6 +45,7 @@ def own_gates(request: dict, value_of: Decoder, request_id: str) -> tuple | None
     return gates["o"] * np.tanh(c_t), c_t
 
 
+@own_target("your own lstm_cell_forward")
 def own_cell(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
     """(h_seq, h_T, c_T) of the student's own cell unrolled correctly over the sequence."""
     value = value_of(f"{request_id}/own_cell")
@@ -46,6 +54,7 @@ def own_cell(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
     return value.get("h_seq"), value.get("h_T"), value.get("c_T")
 
 
+@own_target("your own lstm_cell_backward")
 def own_cell_backward(request: dict, value_of: Decoder, request_id: str) -> dict | None:
     """Backpropagation through time composed from the student's own cell backward (reported as the columns of
     that linear map at every step): what a correct ``lstm_backward`` gives with the student's cell backward."""
@@ -73,6 +82,7 @@ def own_cell_backward(request: dict, value_of: Decoder, request_id: str) -> dict
     return {"dx": np.stack(dx, axis=1), "dh0": dh_next, "dc0": dc_next, **totals}
 
 
+@own_target("the activations your forward computed")
 def own_activations(request: dict, value_of: Decoder, request_id: str) -> dict | None:
     """Gradients of the correct backward pass at the activations the student's forward computed.
 

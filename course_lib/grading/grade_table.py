@@ -1,4 +1,4 @@
-"""``lstm-course report``: the grade table (CSV) and a summary on the terminal.
+"""The grade table (CSV) and its summary on the terminal, for ``lstm-course report`` and the demo.
 
 Scores come from nbgrader's gradebook; the status and reason of each submission (graded, rejected, failed) come
 from the grading log, so a student whose file could not be graded still appears, with why.
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from course_lib.grading.course import ASSIGNMENTS, nbgrader_api
-from course_lib.grading.grading_log import read_log
+from course_lib.grading.course import nbgrader_api
+from course_lib.grading.outcomes import read_log
 
 BASE_COLUMNS = ["student", "assignment", "status", "score", "max_score", "needs_manual_grade"]
 
@@ -89,8 +89,3 @@ def report(root: Path, output: Path | None = None, echo=print) -> list[dict]:
     echo(summary(rows))
     echo(f"Grade table: {path}")
     return rows
-
-
-def main(args) -> int:
-    report(args.course_dir, Path(args.output) if args.output else None)
-    return 0

@@ -1,0 +1,127 @@
+"""Hidden tests as data: how the grader judges the values a kernel reported.
+
+An assignment's hidden tests are two modules of ``course_lib/assignments/<stem>/``:
+
+* ``inputs.requests(exercise) -> {request id: request}``: what the probe evaluates in the student's kernel (and
+  the reference at build time): plain dicts of a function name, an operation and NumPy inputs. ``inputs`` is
+  imported inside the kernel, so it holds inputs only: no expected value and no solution code;
+* ``checks.checks() -> [Check, ...]``: for each graded exercise, which reported values are compared with what, the
+  tolerances, the weight of the check inside its exercise, and the hint a student sees when it fails.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict inside an exercise.
+
+    Parameters
+    ----------
+    id : str
+        Unique within the assignment, e.g. ``"lstm_cell_forward/float32"``.
+    exercise : str
+        The nbgrader ``grade_id`` of the grade cell whose points this check shares.
+    request : str
+        The request whose reported value is judged.
+    description : str
+        What was called, in the student's terms (function, shapes, dtype).
+    kind : str
+        ``"outputs"`` (compare returned arrays), ``"gradient"`` (compare one gradient), ``"no_warnings"``, or
+        ``"model"`` (a trained model the notebook saved, scored on held-out data by the grader).
+    names : tuple of str
+        For ``"outputs"``: the names of the returned values, in order. For ``"gradient"``: the student's key
+        (e.g. ``"dkernel"``) and the argument it differentiates (``"kernel"``).
+    rtol, atol : float
+        Tolerances of ``np.allclose``-style comparisons (``rtol`` alone bounds a gradient's relative error).
+    hint : str
+        What to look at when the check fails.
+    weight : float
+        Share of the exercise's points, relative to the other checks of the exercise.
+    metric, threshold, heldout : for ``"model"`` checks
+        A metric of :data:`course_lib.grading.models.METRICS` (``"accuracy"``: at least ``threshold``; ``"mse"``:
+        at most), computed by the grader from the model's predictions on the arrays ``x`` and ``y`` of
+        ``source/<assignment>/hidden/<heldout>`` (an ``.npz`` built with the assignment, never released).
+    alternative : str or None
+        Second acceptable targets built from the student's *own* other functions, so that a bug is charged once,
+        where it is: comma-separated names of functions of the assignment's ``targets`` module.
+    """
+
+    id: str
+    exercise: str
+    request: str
+    description: str
+    kind: str
+    names: tuple[str, ...] = ()
+    rtol: float = 1e-7
+    atol: float = 1e-10
+    hint: str = ""
+    weight: float = 1.0
+    alternative: str | None = None
+    metric: str = ""
+    threshold: float = 0.0
+    heldout: str = ""
+
+
+def own_target(display: str):
+    """Mark a function of an assignment's ``targets`` module as an own-function target.
+
+    ``display`` completes "consistent with your own ..." in the verdict (e.g. ``"gate functions"``). A target is
+    called as ``target(request, value_of, request_id)`` and returns the acceptable answer, or ``None`` when the
+    student's reported values do not allow building it (a wrong shape, a function that raised). It must not raise
+    for such values: ``lstm-course build`` runs every target on the reference and on every sample mistake, and a
+    target that raises there is a bug of the course, reported at build time.
+    """
+    def mark(function):
+        function.display = display
+        return function
+    return mark
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The hidden tests of one assignment, as the grader sees them: its inputs, checks and own-function targets."""
+
+    stem: str
+    inputs: ModuleType
+    checks: tuple[Check, ...]
+    targets: ModuleType | None
+
+    def requests(self, exercise: str) -> dict[str, dict]:
+        return self.inputs.requests(exercise)
+
+    @property
+    def ops(self) -> dict:
+        """The probe operations the assignment adds to the engine's."""
+        return dict(getattr(self.inputs, "OPS", {}))
+
+    def exercise_checks(self, exercise: str) -> list[Check]:
+        return [c for c in self.checks if c.exercise == exercise]
+
+    def target(self, name: str):
+        """The own-function target ``name`` (a function marked with :func:`own_target`)."""
+        function = getattr(self.targets, name, None) if self.targets else None
+        if not callable(function) or not hasattr(function, "display"):
+            raise LookupError(f"{self.stem}: the alternative {name!r} is not an own_target of "
+                              f"course_lib.assignments.{self.stem}.targets")
+        return function
+
+
+@functools.cache
+def load_suite(stem: str) -> Suite:
+    """The grader's view of ``course_lib.assignments.<stem>`` (inputs, checks, targets)."""
+    if not stem.isidentifier():
+        raise ValueError(f"bad assignment key {stem!r}")
+    package = f"course_lib.assignments.{stem}"
+    targets = importlib.import_module(f"{package}.targets") if importlib.util.find_spec(f"{package}.targets") else None
+    suite = Suite(stem, importlib.import_module(f"{package}.inputs"),
+                  tuple(importlib.import_module(f"{package}.checks").checks()), targets)
+    for check in suite.checks:  # a misspelt alternative is the instructor's mistake: say so before grading anyone
+        for name in filter(None, (check.alternative or "").split(",")):
+            suite.target(name)
+    return suite

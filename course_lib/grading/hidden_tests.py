@@ -1,0 +1,142 @@
+"""The hidden tests' expected values, built from the reference solution into ``source/<NN_stem>/hidden/``.
+
+``hidden/`` is the one never-released place of an assignment (excluded from nbgrader's release and from what a
+kernel's work directory receives by one ignore rule in ``nbgrader_config.py``): the expected values, held-out data
+and its labels. Building also checks that the assignment fits together: every auto-graded cell of the notebook
+has requests and checks, the reference passes its own requests, and every own-function target runs on the
+reference and on every sample mistake without raising.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from pathlib import Path
+
+import nbformat
+
+from course_lib.assignments.registry import Assignment
+from course_lib.grading.checks import load_suite
+from course_lib.grading.course import CourseError
+from course_lib.grading.probe import evaluate_requests
+from course_lib.grading.wire import PROTOCOL
+
+HIDDEN_DIR = "hidden"
+HIDDEN_TESTS_FILE = "hidden_tests.json"
+
+
+class HiddenTestsError(RuntimeError):
+    """The hidden-test data of an assignment is missing or does not match the notebook."""
+
+
+def graded_cells(notebook_path: Path) -> dict[str, dict]:
+    """``{grade_id: {"points", "manual"}}`` of a notebook's graded cells, in notebook order: the one place the
+    exercise list and points are written."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    cells = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            cells[meta["grade_id"]] = {"points": float(meta.get("points", 0)),
+                                       "manual": bool(meta.get("solution")) or cell.cell_type != "code"}
+    return cells
+
+
+def auto_exercises(notebook_path: Path) -> dict[str, float]:
+    """``{grade_id: points}`` of the automatically graded exercises, in notebook order."""
+    return {gid: cell["points"] for gid, cell in graded_cells(notebook_path).items() if not cell["manual"]}
+
+
+def hidden_tests_path(hidden_dir: Path) -> Path:
+    return Path(hidden_dir) / HIDDEN_TESTS_FILE
+
+
+def reference_namespace(assignment: Assignment, mistake=None) -> dict:
+    """The reference solution's functions, with ``mistake`` (a sample mistake) introduced when given."""
+    module = importlib.import_module(assignment.reference)
+    if mistake is None:
+        return vars(module)
+    source = inspect.getsource(module)
+    if source.count(mistake.old) != 1:
+        raise CourseError(f"sample mistake {mistake.name}: {mistake.old!r} must occur once in {assignment.reference}")
+    namespace: dict = {"__name__": f"{assignment.reference}_with_{mistake.name}"}
+    exec(compile(source.replace(mistake.old, mistake.new), f"<{mistake.name}>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def build_hidden_tests(root: Path, assignment: Assignment) -> dict:
+    """The reference's values for every request of every auto-graded exercise (what the grader compares with)."""
+    suite = load_suite(assignment.stem)
+    exercises = auto_exercises(assignment.source_notebook(root))
+    checked = {c.exercise for c in suite.checks}
+    missing = [e for e in exercises if e not in checked]
+    stray = sorted(checked - set(exercises))
+    if missing or stray:
+        raise CourseError(f"{assignment.name}: the notebook's auto-graded cells and the checks disagree "
+                          f"(no checks for {missing or 'none'}; checks for cells the notebook lacks: {stray or 'none'})")
+    reference = reference_namespace(assignment)
+    values = {}
+    for exercise in exercises:
+        try:
+            requests = suite.requests(exercise)
+        except KeyError:
+            raise CourseError(f"{assignment.name}: inputs.requests() has nothing for the exercise {exercise!r}") from None
+        values[exercise] = evaluate_requests(reference, requests, suite.ops)
+    broken = [f"{e}/{r}: {v['error']}" for e, results in values.items() for r, v in results.items() if not v["ok"]]
+    if broken:
+        raise CourseError(f"the reference {assignment.reference} fails its own hidden tests: {'; '.join(broken)}")
+    return {"protocol": PROTOCOL, "assignment": assignment.name,
+            "notebooks": {assignment.notebook: {"suite": assignment.stem, "exercises": values}}}
+
+
+def judge_namespace(root: Path, assignment: Assignment, namespace: dict, expected: dict,
+                    exercises: list[str] | None = None, strict: bool = False) -> dict:
+    """Grade the functions of ``namespace`` in this process, exactly as a kernel's report would be graded:
+    ``{exercise: ExerciseVerdict}``. ``expected`` is the built ``{exercise: reference values}``."""
+    from course_lib.grading.verdicts import JudgeContext, judge_exercise
+
+    suite = load_suite(assignment.stem)
+    points = auto_exercises(assignment.source_notebook(root))
+    verdicts = {}
+    for exercise in exercises or list(points):
+        results = evaluate_requests(namespace, suite.requests(exercise), suite.ops)
+        payload = json.loads(json.dumps({"results": results}))  # through JSON, as the grader reads a report
+        verdicts[exercise] = judge_exercise(suite, exercise, points[exercise], payload, expected.get(exercise, {}),
+                                            context=JudgeContext(strict=strict))
+    return verdicts
+
+
+def run_targets(root: Path, assignment: Assignment, expected: dict) -> None:
+    """Run every own-function target on the reference and on every sample mistake; raise if one fails.
+
+    Only the exercises with alternatives are evaluated (no trained model is needed for them).
+    """
+    suite = load_suite(assignment.stem)
+    exercises = [e for e in auto_exercises(assignment.source_notebook(root))
+                 if any(c.alternative for c in suite.exercise_checks(e))]
+    if not exercises:
+        return
+    subjects = {"the reference": None, **{f"the sample mistake {m.name}": m for m in assignment.mistakes()}}
+    for who, mistake in subjects.items():
+        try:
+            judge_namespace(root, assignment, reference_namespace(assignment, mistake), expected, exercises,
+                            strict=True)
+        except CourseError:
+            raise
+        except Exception as error:  # noqa: BLE001 - re-raised with what the instructor must fix
+            raise CourseError(f"{assignment.name}: an own-function target raised on {who}: "
+                              f"{type(error).__name__}: {error}") from error
+
+
+def load_hidden_tests(hidden_dir: Path, assignment: str) -> dict:
+    path = hidden_tests_path(hidden_dir)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise HiddenTestsError(
+            f"the hidden tests of {assignment} are not built ({path} is missing): run `lstm-course build {assignment}`"
+        ) from None
+    if data.get("protocol") != PROTOCOL:
+        raise HiddenTestsError(f"{path} was built by another version: run `lstm-course build {assignment}`")
+    return data

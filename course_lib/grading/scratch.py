@@ -1,0 +1,98 @@
+"""The scratch course a submission is graded in: a throw-away nbgrader course holding only that submission
+(sanitised), the released data files and a copy of the assignment's gradebook entries.
+
+:class:`GradingContext` is made once per assignment (the template scratch course, the release notebook, the
+released files, the limits); :func:`prepare_scratch` then fills one scratch course per submission.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.utils import find_all_files
+
+from course_lib.assignments.registry import Assignment
+from course_lib.grading.course import CourseError, load_config, nbgrader_api
+from course_lib.grading.course_build import ensure_built
+from course_lib.grading.sandbox import Sandbox
+from course_lib.grading.sanitize import sanitize
+from course_lib.grading.submissions import RejectedSubmission, SubmissionLimits, read_notebook
+from course_lib.grading.worker import Worker
+
+
+@dataclass
+class GradingContext:
+    """What every submission of one assignment is graded with."""
+
+    root: Path
+    assignment: Assignment
+    release: nbformat.NotebookNode
+    template: Path          # a scratch course whose gradebook knows only this assignment
+    sandbox: str
+    course_id: str
+    released_files: list[Path]   # copied next to each submission: the assignment's released data
+    worker_timeout: float        # the kernel's wall-time limit plus time for nbgrader itself
+    worker_memory: int
+    limits: SubmissionLimits
+
+    @classmethod
+    def create(cls, root: Path, assignment: Assignment, sandbox: str, workdir: Path) -> "GradingContext":
+        api = nbgrader_api(root)
+        ensure_built(root, assignment, api)
+        template = workdir / "template"
+        (template / "source" / assignment.name).mkdir(parents=True)
+        shutil.copy(assignment.source_notebook(root), template / "source" / assignment.name)
+        config = load_config(root)
+        worker = Worker(config=config)
+        # the non-notebook files nbgrader copies next to each submission: released data, never hidden/
+        released = [Path(p) for p in find_all_files(str(assignment.source_dir(root)),
+                                                    api.coursedir.ignore + ["*.ipynb"])]
+        limits = SubmissionLimits(config=config)
+        config.CourseDirectory.root = str(template)
+        result = nbgrader_api(template, config).generate_assignment(assignment.name, force=True, create=True)
+        if not result.get("success"):
+            raise CourseError(f"could not prepare the gradebook entries of {assignment.name}")
+        return cls(root, assignment, nbformat.read(assignment.release_notebook(root), as_version=4), template,
+                   sandbox, api.coursedir.course_id, released,
+                   Sandbox(config=config).wall_seconds + worker.extra_seconds, worker.memory_bytes, limits)
+
+
+def check_files(folder: Path, assignment: Assignment, limits: SubmissionLimits) -> tuple[nbformat.NotebookNode,
+                                                                                       list[str]]:
+    """The submitted notebook of ``folder`` (parsed and validated), and notes on what else was handed in."""
+    notes = []
+    expected = folder / f"{assignment.notebook}.ipynb"
+    others = sorted(p.name for p in folder.glob("*.ipynb") if p.name != expected.name)
+    if not expected.exists() and others:
+        raise RejectedSubmission(f"{expected.name} is missing (found {', '.join(others)}): submit the released "
+                                 f"notebook under its original name")
+    notebook = read_notebook(expected, limits)
+    if others:
+        notes.append(f"ignored {len(others)} extra notebook(s): {', '.join(others)}")
+    extra = sorted(p.name for p in folder.iterdir() if p.suffix != ".ipynb" and p.name != "timestamp.txt")
+    if extra:
+        notes.append(f"ignored {len(extra)} other file(s)")
+    return notebook, notes
+
+
+def prepare_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> list[str]:
+    """Sanitise the submission in ``folder`` into the scratch course ``scratch``; notes on what was changed."""
+    notebook, notes = check_files(folder, ctx.assignment, ctx.limits)
+    clean, changes = sanitize(notebook, ctx.release, ctx.limits)
+    notes += changes
+    shutil.copy(ctx.template / "gradebook.db", scratch / "gradebook.db")
+    source = scratch / "source" / ctx.assignment.name
+    source.mkdir(parents=True)
+    for path in ctx.released_files:
+        target = source / path.relative_to(ctx.assignment.source_dir(ctx.root))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    submitted = scratch / "submitted" / student / ctx.assignment.name
+    submitted.mkdir(parents=True)
+    nbformat.write(clean, submitted / f"{ctx.assignment.notebook}.ipynb")
+    timestamp = folder / "timestamp.txt"
+    if timestamp.is_file() and timestamp.stat().st_size < 100:
+        shutil.copy(timestamp, submitted / "timestamp.txt")
+    return notes

@@ -1,0 +1,91 @@
+"""The wire format between a kernel and the grader: returned values as JSON, never pickle.
+
+Arrays and numbers travel as float64 bytes (base64) with their shape and original dtype; containers recursively.
+:func:`decode_value` runs in the grader on what an untrusted kernel displayed, so it validates sizes before it
+allocates anything.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+PROTOCOL = 1
+
+
+def encode_value(value: Any) -> Any:
+    """Turn a returned value into JSON: arrays and numbers as float64 bytes, containers recursively.
+
+    Anything that is not numeric data (an object that compares equal to anything, a string, None) is encoded
+    as ``{"__unsupported__": type name}``, which never matches an expected array.
+    """
+    if isinstance(value, Mapping):
+        return {"__dict__": {str(k): encode_value(v) for k, v in value.items()}}
+    if isinstance(value, (tuple, list)) and not _is_numeric_sequence(value):
+        return {"__tuple__": [encode_value(v) for v in value]}
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - any failure means "not numeric data"
+        return {"__unsupported__": type(value).__name__}
+    if array.dtype.kind not in "biuf":
+        return {"__unsupported__": f"{type(value).__name__} of dtype {array.dtype}"}
+    data = np.ascontiguousarray(array, dtype="<f8")
+    return {
+        "__array__": base64.b64encode(data.tobytes()).decode("ascii"),
+        "dtype": str(array.dtype),
+        "shape": list(array.shape),
+    }
+
+
+def decode_value(obj: Any) -> Any:
+    """Inverse of :func:`encode_value`; validates sizes so a malformed report cannot allocate or crash."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"malformed value {type(obj).__name__}")
+    if "__dict__" in obj:
+        return {str(k): decode_value(v) for k, v in dict(obj["__dict__"]).items()}
+    if "__tuple__" in obj:
+        return tuple(decode_value(v) for v in list(obj["__tuple__"]))
+    if "__unsupported__" in obj:
+        return Unsupported(str(obj["__unsupported__"])[:200])
+    if "__array__" in obj:
+        shape = tuple(int(n) for n in obj["shape"])
+        if any(n < 0 for n in shape) or len(shape) > 8:
+            raise ValueError(f"malformed array shape {shape}")
+        raw = base64.b64decode(str(obj["__array__"]), validate=True)
+        if len(raw) != 8 * int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"array data does not match its shape {shape}")
+        array = np.frombuffer(raw, dtype="<f8").reshape(shape).copy()
+        return Reported(array, str(obj.get("dtype", "float64"))[:40])
+    raise ValueError("malformed value: unknown kind")
+
+
+class Unsupported(str):
+    """A returned value that was not numeric data; the string names its type."""
+
+
+class Reported(np.ndarray):
+    """A float64 array as reported, remembering the dtype the student's code returned."""
+
+    def __new__(cls, array: np.ndarray, original_dtype: str) -> "Reported":
+        obj = np.asarray(array).view(cls)
+        obj.original_dtype = original_dtype
+        return obj
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.original_dtype = getattr(obj, "original_dtype", "float64")
+
+
+def _is_numeric_sequence(value: tuple | list) -> bool:
+    return all(
+        isinstance(v, (bool, int, float, np.number)) or (isinstance(v, (list, tuple)) and _is_numeric_sequence(v))
+        for v in value
+    )
+
+
+def digest_args(args: Any) -> str:
+    """A digest of a request's inputs: detects a suite that changed between build and grading."""
+    return hashlib.sha256(json.dumps(encode_value(args), sort_keys=True).encode()).hexdigest()[:16]
