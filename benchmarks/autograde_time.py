@@ -16,14 +16,17 @@ import shutil
 import statistics
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
 
-from course_lib.grading.autograde import GradingContext, autograde_submission
-from course_lib.grading.build import build
-from course_lib.grading.course import get_assignment
+from course_lib.assignments.registry import get_assignment
+from course_lib.grading.class_grading import grade_class
+from course_lib.grading.course import nbgrader_api
+from course_lib.grading.course_build import build
 from course_lib.grading.samples import reference_submission, write_submission
+from course_lib.grading.scratch import GradingContext
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,12 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def scratch_course(tmp: Path) -> Path:
     tmp.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", tmp / "nbgrader_config.py")
-    shutil.copytree(ROOT / "source", tmp / "source", ignore=shutil.ignore_patterns("hidden_tests.json"))
+    shutil.copytree(ROOT / "source", tmp / "source", ignore=shutil.ignore_patterns("hidden"))
     shutil.copytree(ROOT / "release", tmp / "release")
     return tmp
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")  # see course_lib/cli.py
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -45,9 +49,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = scratch_course(Path(tmp) / "course")
         build(root, [assignment.name], echo=lambda *_: None)
-        release = root / "release" / assignment.name / f"{assignment.notebook}.ipynb"
-        source = root / "source" / assignment.name / f"{assignment.notebook}.ipynb"
+        release, source = assignment.release_notebook(root), assignment.source_notebook(root)
         kinds = {"reference": reference_submission(release, source), "untouched": nbformat.read(release, as_version=4)}
+        db_url = nbgrader_api(root).coursedir.db_url
         for student, notebook in kinds.items():
             write_submission(root, student, assignment.name, assignment.notebook, notebook)
         contexts = {mode: GradingContext.create(root, assignment, mode, Path(tmp) / mode) for mode in ("bwrap", "none")}
@@ -55,7 +59,7 @@ def main() -> None:
             for student in kinds:  # interleaved, so drift of the machine's speed hits every variant alike
                 for mode, ctx in contexts.items():
                     start = time.perf_counter()
-                    outcome = autograde_submission(ctx, student, feedback=False)
+                    outcome, = grade_class(ctx, [student], db_url, feedback=False, jobs=1, echo=lambda *_: None)
                     times.setdefault((student, mode), []).append(time.perf_counter() - start)
                     assert outcome.status == "graded", outcome.reason
     print(f"autograde of one {assignment.name} notebook, {args.repeat} runs each (wall seconds, min/median/max):")

@@ -41,7 +41,7 @@ class JudgeContext:
     hidden_dir: str | None = None
     work_dir: str | None = None
     sandbox: str = "bwrap"
-    model_settings: Any = None
+    config: Any = None              # the course's traitlets config: c.ModelScoring.* for a model check
     strict: bool = False
     problems: list[str] = field(default_factory=list)   # for the instructor's log, never a student's verdict
 
@@ -166,14 +166,14 @@ def _own_target(suite: Suite, name: str, exercise_requests: dict, request_id: st
 
 
 def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -> tuple[bool, str]:
-    from course_lib.grading.models import ModelRejected, score_saved_model
+    from course_lib.grading.models import ModelRejected, ModelScoring, score_saved_model
 
     if not isinstance(got, np.ndarray) or got.shape != (32,) or not context.work_dir or not context.hidden_dir:
         return False, "no saved model was reported"
     try:
         value = score_saved_model(Path(context.work_dir) / request["filename"],
                                   Path(context.hidden_dir) / check.heldout, check.metric,
-                                  settings=context.model_settings, sandbox=context.sandbox)
+                                  settings=ModelScoring(config=context.config), sandbox=context.sandbox)
     except ModelRejected as error:
         return False, str(error)
     better = value >= check.threshold if check.metric == "accuracy" else value <= check.threshold
@@ -399,12 +399,11 @@ class ApplyVerdicts(NbGraderPreprocessor):
         self.verdicts: list[ExerciseVerdict] = []
         nb.metadata.pop("widgets", None)  # widget state written by the kernel's outputs: not the student's to set
         self._problems = list(resources.get("lstm_course", {}).get("problems", []))
-        from course_lib.grading.models import ModelScoring
         from course_lib.grading.sandbox import Sandbox
 
         work_dir = resources.get("lstm_course", {}).get("work_dir") or resources.get("metadata", {}).get("path")
         self._context = JudgeContext(hidden_dir=hidden_dir, work_dir=work_dir, sandbox=Sandbox(parent=self).mode,
-                                     model_settings=ModelScoring(parent=self))
+                                     config=self.config)
         nb, resources = super().preprocess(nb, resources)
         resources.setdefault("lstm_course", {})["verdicts"] = self.verdicts
         if self.problems_file:

@@ -9,12 +9,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.grading.sandbox import Sandbox, bwrap_available, bwrap_command
+from course_lib.assignments.registry import get_assignment
+from course_lib.grading.sandbox import Sandbox, bwrap_available, bwrap_command, kernel_package_dir
 from course_lib.grading.sanitize import sanitize
 from course_lib.grading.submissions import RejectedSubmission, read_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "release" / "01_lstm_gates" / "lstm_gates.ipynb"
+ASSIGNMENT = get_assignment("01_lstm_gates")
 
 
 @pytest.fixture()
@@ -97,47 +99,78 @@ def test_bad_files_are_rejected_with_one_line(tmp_path, content, reason):
     assert "\n" not in str(error.value)
 
 
-def test_sandbox_command_hides_solutions_and_course(tmp_path):
+ALLOWED = ASSIGNMENT.kernel_allowlist()
+ALLOWED_FILES = {"__init__.py", "grading/__init__.py", "grading/probe.py", "grading/wire.py",
+                 "assignments/__init__.py", "assignments/lstm_gates/__init__.py", "assignments/lstm_gates/inputs.py"}
+
+
+def test_sandbox_command_shows_only_the_allowlist_of_course_lib(tmp_path):
     work, ipc = tmp_path / "work", tmp_path / "ipc"
-    command = bwrap_command(Sandbox(memory_bytes=2**31, wall_seconds=42), ["python", "-m", "ipykernel_launcher"],
-                            str(work), str(ipc))
+    command = bwrap_command(Sandbox(memory_bytes=2**31, wall_seconds=42, kernel_modules=list(ALLOWED)),
+                            ["python", "-m", "ipykernel_launcher"], str(work), str(ipc))
     text = " ".join(command)
     package = ROOT / "course_lib"
-    assert f"--tmpfs {package / 'solutions'}" in text
     assert f"--bind {work} {work}" in text and f"--bind {ipc} {ipc}" in text
     assert f"--bind {ROOT} " not in text and str(ROOT / "source") not in text and "gradebook" not in text
     assert "--unshare-all" in command and "--die-with-parent" in command and "--clearenv" in command
     assert "--as=2147483648" in command and command[command.index("timeout") + 2] == "42"
-    # the solutions are hidden after the package is bound (a later mount hides an earlier one)
-    assert text.index(f"--ro-bind {package} {package}") < text.index(f"--tmpfs {package / 'solutions'}")
+    # the package directory is emptied (a later mount hides an earlier one), then exactly the allowlist is bound
+    empty = text.index(f"--tmpfs {package} ")
+    bound = [command[i + 1] for i, arg in enumerate(command) if arg == "--ro-bind" and command[i + 1].startswith(
+        str(package) + "/")]
+    assert {str(Path(b).relative_to(package)) for b in bound} == ALLOWED_FILES
+    assert all(text.index(f"--ro-bind {b} {b}") > empty for b in bound)
+    with pytest.raises(ValueError, match="not a course_lib module"):
+        bwrap_command(Sandbox(kernel_modules=["os"]), ["python"], str(work), str(ipc))
+
+
+def _course_modules() -> list[str]:
+    """Every module of the installed course_lib, named from outside the sandbox."""
+    import pkgutil
+
+    import course_lib
+
+    return sorted(m.name for m in pkgutil.walk_packages(course_lib.__path__, "course_lib.") if not m.ispkg) + [
+        "course_lib.solutions", "course_lib.data"]
 
 
 @pytest.mark.skipif(bwrap_available() is not None, reason="bubblewrap is not usable here")
 def test_sandbox_really_isolates(tmp_path):
     work, ipc = tmp_path / "work", tmp_path / "ipc"
     work.mkdir(), ipc.mkdir()
-    probe = ("import os, socket\n"
-             "print(os.getpid())\n"
-             f"print(os.path.exists({str(ROOT / 'source')!r}), os.path.exists({str(ROOT / 'gradebook.db')!r}))\n"
-             "try:\n    import course_lib.solutions.lstm_numpy\n    print('solutions visible')\n"
-             "except ImportError:\n    print('solutions hidden')\n"
-             "import course_lib.grading.probe\nprint('probe importable')\n"
-             "s = socket.socket()\ntry:\n    s.connect(('127.0.0.1', 22))\n    print('network')\n"
-             "except OSError:\n    print('no network')\n"
-             "print(os.environ.get('NBGRADER_EXECUTION'))\n")
+    package = kernel_package_dir()
+    readable = [ROOT / "README.md", ROOT / "nbgrader_config.py", ROOT / "source" / "01_lstm_gates" / "lstm_gates.ipynb",
+                package / "solutions" / "lstm_gates.py", package / "assignments" / "lstm_gates" / "checks.py",
+                package / "grading" / "verdicts.py", package / "grading" / "probe.py"]
+    probe = ("import importlib, json, os, socket, sys\n"
+             "out = {'pid': os.getpid(), 'imports': {}, 'reads': {}}\n"
+             f"for name in {_course_modules()!r}:\n"
+             "    try:\n        importlib.import_module(name)\n        out['imports'][name] = True\n"
+             "    except ImportError:\n        out['imports'][name] = False\n"
+             f"for path in {[str(p) for p in readable]!r}:\n"
+             "    try:\n        open(path).read(1)\n        out['reads'][path] = True\n"
+             "    except OSError:\n        out['reads'][path] = False\n"
+             f"out['course_files'] = sorted(os.listdir({str(package)!r}))\n"
+             "s = socket.socket()\ntry:\n    s.connect(('127.0.0.1', 22))\n    out['network'] = True\n"
+             "except OSError:\n    out['network'] = False\n"
+             "out['env'] = os.environ.get('NBGRADER_EXECUTION')\n"
+             "print(json.dumps(out))\n")
     import sys
-    command = bwrap_command(Sandbox(), [sys.executable, "-c", probe], str(work), str(ipc))
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60,
+    command = bwrap_command(Sandbox(kernel_modules=list(ALLOWED)), [sys.executable, "-c", probe], str(work), str(ipc))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120,
                           env={"NBGRADER_EXECUTION": "autograde", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.split("\n")
-    assert int(lines[0]) < 10, "the kernel sees a PID namespace of its own"
-    assert lines[1:6] == ["False False", "solutions hidden", "probe importable", "no network",
-                                           "None"], done.stdout
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["pid"] < 10, "the kernel sees a PID namespace of its own"
+    importable = {name for name, ok in out["imports"].items() if ok}
+    assert importable == set(ALLOWED), f"importable course_lib modules: {sorted(importable)}"
+    assert out["reads"] == {str(p): p.name == "probe.py" for p in readable}, out["reads"]
+    assert set(out["course_files"]) <= {"__init__.py", "grading", "assignments", "__pycache__"}, out["course_files"]
+    assert out["network"] is False and out["env"] is None
 
 
 def test_grading_refuses_to_run_unprotected_unless_asked(monkeypatch):
-    from course_lib.grading import autograde
+    from course_lib.grading import class_grading as autograde
     from course_lib.grading.course import CourseError
 
     monkeypatch.setattr(autograde, "bwrap_available", lambda executable: "bubblewrap needs Linux (this is darwin)")
