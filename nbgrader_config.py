@@ -4,6 +4,7 @@
 """
 import os
 
+from course_lib.grading.html_safety import html_safety_config
 from course_lib.grading.pipeline import AUTOGRADE_PREPROCESSORS
 
 c = get_config()  # noqa: F821 (injected by traitlets when the file is loaded)
@@ -29,7 +30,17 @@ c.Sandbox.wall_seconds = 600
 # in the machine's RAM.
 c.Worker.memory_bytes = 8 * 1024**3
 c.Worker.extra_seconds = 300
-# What a submission may contain (course_lib/grading/submissions.py).
+# What a submission may contain, and how much output its run may keep (course_lib/grading/submissions.py).
 c.SubmissionLimits.max_notebook_bytes = 20 * 1024**2
+c.SubmissionLimits.max_cell_source_bytes = 200 * 1024
+c.SubmissionLimits.max_source_bytes = 2 * 1024**2
+c.SubmissionLimits.max_added_cells = 200
+c.SubmissionLimits.max_output_bytes_per_cell = 1024**2
+c.SubmissionLimits.max_output_bytes = 10 * 1024**2
+
+# Student markdown and outputs become inert HTML in the feedback pages and the Formgrader
+# (course_lib/grading/html_safety.py: nbconvert's sanitize_html, plus cleaned markdown, which nbgrader's templates
+# would otherwise render as live HTML).
+c.merge(html_safety_config())
 # Trained models, scored in a sandbox of their own (course_lib/grading/models.py).
 c.ModelScoring.max_model_bytes = 200 * 1024**2

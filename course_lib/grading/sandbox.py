@@ -33,6 +33,7 @@ from traitlets import CaselessStrEnum, Integer, List, Unicode
 from traitlets.config import Configurable
 
 import course_lib
+from course_lib.grading.output_limits import BoundedOutputs
 
 GiB = 1024**3
 MiB = 1024**2
@@ -246,8 +247,9 @@ def private_work_dir(source: str, parent: str | None) -> str:
     return os.path.realpath(work)
 
 
-class SandboxedExecute(Execute):
-    """nbgrader's Execute, in the sandbox when configured, recording a kernel's death instead of aborting."""
+class SandboxedExecute(BoundedOutputs, Execute):
+    """nbgrader's Execute, in the sandbox when configured, keeping at most ``c.SubmissionLimits.max_output_bytes*``
+    of output, and recording a kernel's death instead of aborting."""
 
     def __init__(self, *args, **kwargs):
         if Sandbox(parent=kwargs.get("parent"), config=kwargs.get("config")).mode == "bwrap":

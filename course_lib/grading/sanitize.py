@@ -5,7 +5,8 @@ source of the solution cells and of the cells they added. Everything else comes 
 notebook: the test cells (restored, or re-inserted where deleted), every cell's nbgrader metadata, the notebook's
 kernelspec and metadata. Cell tags and metadata that change execution (``skip-execution``, ``raises-exception``,
 an unknown nbgrader ``schema_version``...) are dropped with the rest of the student's metadata, and outputs are
-cleared.
+cleared. A submission over a source limit of :class:`~course_lib.grading.submissions.SubmissionLimits` (per cell,
+in total, cells added) is rejected before any of this work is done.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import copy
 
 import nbformat
 
-from course_lib.grading.submissions import RejectedSubmission
+from course_lib.grading.submissions import RejectedSubmission, SubmissionLimits, check_source_limits, source_text
 
 
 def _grade_id(cell) -> str | None:
@@ -35,22 +36,8 @@ def _clean_cell(cell_type: str, source: str, cell_id: str, nbgrader: dict | None
     return cell
 
 
-def _source(cell) -> str:
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        source = "".join(str(s) for s in source)
-    if not isinstance(source, str):
-        raise RejectedSubmission("a cell's source is not text")
-    return source
-
-
-def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
-    """A clean notebook to grade, and notes on what was changed (for the report)."""
-    instructor = {gid: cell for cell in release.cells if (gid := _grade_id(cell))}
-    order = [gid for cell in release.cells if (gid := _grade_id(cell))]
-    notes: list[str] = []
-    out = []
-    placed: set[str] = set()
+def _owners(submitted: nbformat.NotebookNode, instructor: dict) -> dict[str, int]:
+    """For each instructor grade id, the index of the submitted cell that plays its role."""
     # A grade id can appear twice (a copied cell keeps its metadata): the instructor's role goes to the copy whose
     # source is unchanged for tests and read-only cells, else to the first; the others are ordinary cells.
     owner: dict[str, int] = {}
@@ -61,6 +48,51 @@ def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -
                 and cell.get("source") == instructor[gid].source
                 and submitted.cells[owner[gid]].get("source") != instructor[gid].source)):
             owner[gid] = index
+    return owner
+
+
+def _check_added_cells(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
+                       limits: SubmissionLimits) -> None:
+    added = len(submitted.cells) - len(release.cells)
+    if added > limits.max_added_cells:
+        raise RejectedSubmission(f"the notebook adds {added} cells (limit {limits.max_added_cells}): merge or delete "
+                                 f"the cells you added and resubmit")
+
+
+def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
+             limits: SubmissionLimits | None = None) -> tuple[nbformat.NotebookNode, list[str]]:
+    """A clean notebook to grade, and notes on what was changed (for the report).
+
+    Parameters
+    ----------
+    submitted : nbformat.NotebookNode
+        The student's notebook (untrusted).
+    release : nbformat.NotebookNode
+        The instructor's release notebook of the assignment.
+    limits : SubmissionLimits, optional
+        Caps on source size and on the number of added cells (default: :class:`SubmissionLimits` defaults).
+
+    Returns
+    -------
+    clean : nbformat.NotebookNode
+        The notebook to grade: valid nbformat 4, without outputs, the release's metadata.
+    notes : list of str
+        What was changed, in the student's terms.
+
+    Raises
+    ------
+    RejectedSubmission
+        The submission is over a limit, or a cell's source is not text.
+    """
+    limits = limits or SubmissionLimits()
+    check_source_limits(submitted.cells, limits)
+    _check_added_cells(submitted, release, limits)
+    instructor = {gid: cell for cell in release.cells if (gid := _grade_id(cell))}
+    order = [gid for cell in release.cells if (gid := _grade_id(cell))]
+    owner = _owners(submitted, instructor)
+    notes: list[str] = []
+    out = []
+    placed: set[str] = set()
     for index, cell in enumerate(submitted.cells):
         cell_type = cell.get("cell_type")
         if cell_type not in ("code", "markdown", "raw"):
@@ -70,18 +102,18 @@ def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -
             mine = instructor[gid]
             meta = mine.metadata["nbgrader"]
             if meta.get("solution"):  # the student's answer, under the instructor's metadata and cell type
-                out.append(_clean_cell(mine.cell_type, _source(cell), f"cell-{gid}", meta))
+                out.append(_clean_cell(mine.cell_type, source_text(cell), f"cell-{gid}", meta))
             else:  # tests and read-only cells: always the instructor's
-                out.append(_clean_cell(mine.cell_type, _source(mine), f"cell-{gid}", meta))
-                if _source(cell) != _source(mine):
+                out.append(_clean_cell(mine.cell_type, source_text(mine), f"cell-{gid}", meta))
+                if source_text(cell) != source_text(mine):
                     notes.append(f"restored the instructor's cell '{gid}'")
             placed.add(gid)
             continue
         # A cell the student added (or one claiming a grade id it does not own): plain, without metadata.
         if cell_type == "code":
-            out.append(_clean_cell("code", _source(cell), f"student-{index}"))
+            out.append(_clean_cell("code", source_text(cell), f"student-{index}"))
         elif cell_type == "markdown":
-            out.append(_clean_cell("markdown", _source(cell), f"student-{index}"))
+            out.append(_clean_cell("markdown", source_text(cell), f"student-{index}"))
     for position, gid in enumerate(order):
         if gid in placed:
             continue
@@ -89,7 +121,7 @@ def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -
         previous = next((order[j] for j in range(position - 1, -1, -1) if order[j] in placed), None)
         at = 0 if previous is None else 1 + next(i for i, c in enumerate(out) if c.get("id") == f"cell-{previous}")
         mine = instructor[gid]
-        out.insert(at, _clean_cell(mine.cell_type, _source(mine), f"cell-{gid}", mine.metadata["nbgrader"]))
+        out.insert(at, _clean_cell(mine.cell_type, source_text(mine), f"cell-{gid}", mine.metadata["nbgrader"]))
         placed.add(gid)
         notes.append(f"re-inserted the missing cell '{gid}'")
     kernel = submitted.get("metadata", {}).get("kernelspec", {})

@@ -1,0 +1,114 @@
+"""Making the HTML the grader writes safe to open: no script from a student runs in the student's or the
+instructor's browser.
+
+Where student content becomes HTML (nbgrader 0.9.6 with nbconvert 7):
+
+* ``nbgrader generate_feedback`` (``GenerateFeedback``): nbconvert's ``HTMLExporter`` with nbgrader's ``feedback``
+  template; the Formgrader renders each submission with an ``HTMLExporter`` made from the course configuration
+  and nbgrader's ``formgrade`` template. Both templates override the ``markdowncell`` block with
+  ``cell.source | markdown2html`` and never call ``clean_html``, so ``HTMLExporter.sanitize_html`` alone leaves
+  student markdown live: nbconvert's ``markdown2html`` passes raw HTML (``<script>``, ``<img onerror>``,
+  ``<iframe>``) and ``javascript:`` links through.
+* Outputs come from nbconvert's ``classic`` blocks: with ``sanitize_html`` on, ``text/html`` and SVG go through
+  ``clean_html``, and ``application/javascript``, widget views and the widget state are not written at all.
+* Code, streams, tracebacks and ``text/plain`` are escaped (pygments, ``ansi2html``); image data is escaped into
+  a ``data:`` URI; MathJax is loaded with its ``Safe`` extension (no ``\\href{javascript:...}``).
+
+:func:`html_safety_config` therefore turns ``sanitize_html`` on and replaces two Jinja filters of every
+``HTMLExporter`` made from the configuration: ``markdown2html`` (:func:`safe_markdown2html`: nbconvert's own
+rendering, then cleaned) and ``clean_html`` (:func:`clean_student_html`: an allowlist that keeps what Markdown
+produces, headings, tables, images and highlighted code, where nbconvert's escapes them as text). Disallowed tags
+are escaped, so the instructor sees what was attempted.
+"""
+from __future__ import annotations
+
+import re
+
+import bleach
+from jinja2 import pass_context
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from traitlets.config import Config
+
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "div", "dl", "dt", "em",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp",
+    "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u",
+    "ul", "var",
+})
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})  # data: only for images, see _allowed_attribute
+# Classes that Markdown rendering and pygments produce; others (bootstrap's panels, alerts...) could make a
+# student's text look like the grader's own.
+SAFE_CLASS = re.compile(r"(highlight|hll|anchor-link|hl-[\w-]+|language-[\w+-]+|[a-z]{1,3}\d?)")
+IMAGE_DATA_URI = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*", re.IGNORECASE)
+ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+    "details": {"open"},
+    **{f"h{level}": {"id"} for level in range(1, 7)},
+}
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name == "class":
+        return all(SAFE_CLASS.fullmatch(token) for token in value.split())
+    if name not in ATTRIBUTES.get(tag, ()):
+        return False
+    if name in ("href", "src") and value.strip().lower().startswith("data:"):
+        return tag == "img" and IMAGE_DATA_URI.fullmatch(value.strip()) is not None
+    return True
+
+
+_CLEANER = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=_allowed_attribute, protocols=ALLOWED_PROTOCOLS,
+                          strip=False, strip_comments=True)
+
+
+def clean_student_html(html: str | bytes) -> str:
+    """``html`` with only inert markup left: no script, event handler, frame, form, style or ``javascript:`` URL.
+
+    Parameters
+    ----------
+    html : str or bytes
+        HTML from a notebook (rendered Markdown, a ``text/html`` output, highlighted code).
+
+    Returns
+    -------
+    str
+        The same HTML where the allowed tags (:data:`ALLOWED_TAGS`) keep their allowed attributes and every other
+        tag is escaped into visible text.
+    """
+    return _CLEANER.clean(html.decode("utf-8", "replace") if isinstance(html, bytes) else str(html))
+
+
+@pass_context
+def safe_markdown2html(context, source: str) -> str:
+    """The ``markdown2html`` Jinja filter of nbconvert's ``HTMLExporter`` (defaults: no anchor-link text change,
+    images not embedded), with the result cleaned by :func:`clean_student_html`. Math (``$x$``, ``$$...$$``) is
+    kept as text for MathJax."""
+    cell = context.get("cell", {}) or {}
+    path = context.get("resources", {}).get("metadata", {}).get("path", "")
+    renderer = IPythonRenderer(escape=False, allow_harmful_protocols=False, attachments=cell.get("attachments", {}),
+                               embed_images=False, path=path, anchor_link_text="¶", exclude_anchor_links=False)
+    return clean_student_html(MarkdownWithMath(renderer=renderer).render(str(source)))
+
+
+def html_safety_config() -> Config:
+    """The configuration that makes every ``HTMLExporter`` of the course (feedback, Formgrader) write inert HTML.
+
+    Returns
+    -------
+    traitlets.config.Config
+        ``HTMLExporter.sanitize_html = True`` and ``HTMLExporter.filters`` replacing ``markdown2html`` and
+        ``clean_html``; merge it into the course configuration (``c.merge(html_safety_config())`` in
+        ``nbgrader_config.py``).
+    """
+    config = Config()
+    config.HTMLExporter.sanitize_html = True
+    config.HTMLExporter.filters = {
+        "markdown2html": f"{__name__}.safe_markdown2html",
+        "clean_html": f"{__name__}.clean_student_html",
+    }
+    return config
