@@ -72,7 +72,15 @@ def source_text(cell: Any) -> str:
     if not isinstance(source, str):
         raise RejectedSubmission("a cell's source is not text: open and save the notebook in JupyterLab, then "
                                  "resubmit")
-    return source
+    return valid_unicode(source)
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with surrogate pairs (JSON escapes of one character) joined and lone surrogates, which no file
+    can hold, replaced by U+FFFD: the notebook is still graded, and the graded file can be written."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def check_source_limits(cells: list, limits: SubmissionLimits) -> None:

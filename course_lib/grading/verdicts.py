@@ -142,7 +142,7 @@ def _decoded_result(results: dict, request: str) -> tuple[Any, str | None]:
         return None, f"your code raised {str(result.get('error', 'an error'))[:300]}"
     try:
         return decode_value(result["value"]), None
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as error:
         return None, f"the reported value is malformed ({error})"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,20 +42,30 @@ def encode_value(value: Any) -> Any:
     }
 
 
-def decode_value(obj: Any) -> Any:
-    """Inverse of :func:`encode_value`; validates sizes so a malformed report cannot allocate or crash."""
+MAX_DEPTH = 32                # containers inside containers: far more than any request returns
+MAX_ELEMENTS = 50_000_000     # numbers in one array (400 MB as float64; the report itself is bounded before)
+
+
+def decode_value(obj: Any, depth: int = 0) -> Any:
+    """Inverse of :func:`encode_value`; validates depth and sizes so a malformed report cannot allocate, recurse
+    without end or overflow: anything out of bounds raises ``ValueError`` with what is wrong."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"malformed value: nested more than {MAX_DEPTH} levels deep")
     if not isinstance(obj, dict):
         raise ValueError(f"malformed value {type(obj).__name__}")
     if "__dict__" in obj:
-        return {str(k): decode_value(v) for k, v in dict(obj["__dict__"]).items()}
+        return {str(k)[:200]: decode_value(v, depth + 1) for k, v in dict(obj["__dict__"]).items()}
     if "__tuple__" in obj:
-        return tuple(decode_value(v) for v in list(obj["__tuple__"]))
+        return tuple(decode_value(v, depth + 1) for v in list(obj["__tuple__"]))
     if "__unsupported__" in obj:
         return Unsupported(str(obj["__unsupported__"])[:200])
     if "__array__" in obj:
-        shape = tuple(int(n) for n in obj["shape"])
-        if any(n < 0 for n in shape) or len(shape) > 8:
-            raise ValueError(f"malformed array shape {shape}")
+        dims = list(obj["shape"])
+        if len(dims) > 8 or not all(isinstance(n, int) and 0 <= n <= MAX_ELEMENTS for n in dims):
+            raise ValueError(f"malformed array shape {str(dims)[:100]}")
+        shape = tuple(dims)
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise ValueError(f"array of shape {shape} is larger than the grader reads ({MAX_ELEMENTS} numbers)")
         raw = base64.b64decode(str(obj["__array__"]), validate=True)
         if len(raw) != 8 * int(np.prod(shape, dtype=np.int64)):
             raise ValueError(f"array data does not match its shape {shape}")
