@@ -122,8 +122,9 @@ def bwrap_command(settings: Sandbox, kernel_cmd: list[str], work_dir: str, ipc_d
     """The full command line that runs ``kernel_cmd`` in the sandbox (pure: easy to inspect and test)."""
     package = kernel_package_dir()
     prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix})
-    args = [settings.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    # No capabilities (as root, bwrap would keep them inside the user namespace), and a /tmp of bounded size.
+    args = [settings.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--proc", "/proc", "--dev", "/dev", "--size", str(settings.max_file_bytes), "--tmpfs", "/tmp"]
     args += _ro_system()
     for prefix in prefixes:
         args += ["--ro-bind", prefix, prefix]
@@ -132,7 +133,7 @@ def bwrap_command(settings: Sandbox, kernel_cmd: list[str], work_dir: str, ipc_d
     args += ["--tmpfs", str(package)]
     for path in kernel_files(package, settings.kernel_modules):
         args += ["--ro-bind", str(package / path), str(package / path)]
-    args += ["--bind", work_dir, work_dir, "--bind", ipc_dir, ipc_dir, "--chdir", work_dir]
+    args += ["--bind", work_dir, work_dir, "--bind", ipc_dir, ipc_dir, "--remount-ro", "/", "--chdir", work_dir]
     env = {"HOME": work_dir, "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "PYTHONNOUSERSITE": "1",
            "MPLCONFIGDIR": "/tmp/matplotlib", "TF_CPP_MIN_LOG_LEVEL": "2", "LANG": "C.UTF-8"}
     env.update({k: os.environ[k] for k in PASS_ENV if k in os.environ})

@@ -154,6 +154,9 @@ def test_sandbox_really_isolates(tmp_path):
              "s = socket.socket()\ntry:\n    s.connect(('127.0.0.1', 22))\n    out['network'] = True\n"
              "except OSError:\n    out['network'] = False\n"
              "out['env'] = os.environ.get('NBGRADER_EXECUTION')\n"
+             "out['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]\n"
+             "try:\n    open('/etc/lstm-course-probe', 'w')\n    out['root_writable'] = True\n"
+             "except OSError:\n    out['root_writable'] = False\n"
              "print(json.dumps(out))\n")
     import sys
     command = bwrap_command(Sandbox(kernel_modules=list(ALLOWED)), [sys.executable, "-c", probe], str(work), str(ipc))
@@ -167,6 +170,8 @@ def test_sandbox_really_isolates(tmp_path):
     assert out["reads"] == {str(p): p.name == "probe.py" for p in readable}, out["reads"]
     assert set(out["course_files"]) <= {"__init__.py", "grading", "assignments", "__pycache__"}, out["course_files"]
     assert out["network"] is False and out["env"] is None
+    assert int(out["caps"], 16) == 0, f"the kernel keeps capabilities {out['caps']}"
+    assert not out["root_writable"]
 
 
 def test_grading_refuses_to_run_unprotected_unless_asked(monkeypatch):
