@@ -1,6 +1,6 @@
 """Predict held-out inputs with one student model; run by the grader in the scoring sandbox, never imported.
 
-The grader (:mod:`course_lib.grading.models`) has already checked the archive as data and rewritten it; this script
+The grader (:mod:`course_lib.grading.model_archive`) has already checked the archive as data and rewritten it; this script
 only sees that copy and the inputs, never the labels or the course::
 
     python -I -S model_predict.py --site SITE_PACKAGES --in IN_DIR --out OUT_DIR --batch-size 256 \

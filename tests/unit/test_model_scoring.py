@@ -16,7 +16,7 @@ import pytest
 from traitlets.config import Config
 
 import course_lib
-from course_lib.grading import models
+from course_lib.grading import model_sandbox
 from course_lib.grading.models import (METRICS, ModelRejected, ModelScoring, accuracy, mse, predict_untrusted,
                                        register_metric, score_saved_model, validate_keras_archive)
 from course_lib.grading.sandbox import bwrap_available
@@ -84,8 +84,8 @@ def _saved(tmp_path: Path, array: np.ndarray, **kwargs) -> Path:
 def test_predictions_with_the_wrong_number_of_rows_are_refused(tmp_path):
     path = _saved(tmp_path, np.zeros((4, 1), dtype="float32"))
     with pytest.raises(ModelRejected, match="returned 4 rows of predictions for 5 inputs"):
-        models._read_predictions(path, 5, ModelScoring())
-    assert models._read_predictions(path, 4, ModelScoring()).dtype == np.float64
+        model_sandbox._read_predictions(path, 5, ModelScoring())
+    assert model_sandbox._read_predictions(path, 4, ModelScoring()).dtype == np.float64
 
 
 @pytest.mark.parametrize("make, reason", [
@@ -100,10 +100,10 @@ def test_predictions_with_the_wrong_number_of_rows_are_refused(tmp_path):
 def test_predictions_that_are_not_a_plain_bounded_array_are_refused(tmp_path, make, reason):
     path = make(tmp_path)
     if reason is None:  # a Fortran-ordered array is plain numbers too
-        np.testing.assert_array_equal(models._read_predictions(path, 2, ModelScoring()), np.load(path))
+        np.testing.assert_array_equal(model_sandbox._read_predictions(path, 2, ModelScoring()), np.load(path))
         return
     with pytest.raises(ModelRejected, match=reason):
-        models._read_predictions(path, 2, ModelScoring(max_prediction_bytes=2**20))
+        model_sandbox._read_predictions(path, 2, ModelScoring(max_prediction_bytes=2**20))
 
 
 def _truncated(path: Path) -> Path:
@@ -128,7 +128,7 @@ def _run(tmp_path: Path, source: str, settings: ModelScoring, mode: str) -> tupl
     (scratch / "in").mkdir(parents=True)
     (scratch / "out").mkdir()
     np.save(scratch / "in" / "x.npy", np.zeros((2, 4)))
-    status, seconds, stderr = models._run_isolated(script, scratch, settings, mode)
+    status, seconds, stderr = model_sandbox._run_isolated(script, scratch, settings, mode)
     return status, seconds, stderr, scratch
 
 
@@ -190,7 +190,7 @@ def test_the_sandbox_sees_only_the_model_and_the_inputs(tmp_path, monkeypatch):
 def test_limits_turn_into_one_line_reasons(tmp_path, mode, source, settings, reason):
     status, seconds, stderr, scratch = _run(tmp_path, source, settings, mode)
     assert status != 0
-    assert reason in models._explain_failure(status, seconds, stderr, scratch / "out", settings)
+    assert reason in model_sandbox._explain_failure(status, seconds, stderr, scratch / "out", settings)
     assert seconds < 10
 
 
@@ -268,14 +268,14 @@ def test_a_trained_embedding_lstm_classifier_is_scored_in_the_sandbox(sequence_m
     x, y = _tokens(1, 300)
     np.savez(tmp_path / "heldout.npz", x=x, y=y)
     entered = []
-    run = models._run_isolated
+    run = model_sandbox._run_isolated
 
     def spy(script, scratch, settings, sandbox):
         entered.append(sorted(os.listdir(scratch / "in")))
         np.testing.assert_array_equal(np.load(scratch / "in" / "x.npy"), x)
         return run(script, scratch, settings, sandbox)
 
-    monkeypatch.setattr(models, "_run_isolated", spy)
+    monkeypatch.setattr(model_sandbox, "_run_isolated", spy)
     value = score_saved_model(path, tmp_path / "heldout.npz", "accuracy", sandbox=MODE)
     assert value >= 0.9
     assert entered == [["model.keras", "x.npy"]]  # the labels never enter the sandbox
