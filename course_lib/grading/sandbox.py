@@ -133,6 +133,7 @@ def bwrap_command(settings: Sandbox, kernel_cmd: list[str], work_dir: str, ipc_d
     args += ["--tmpfs", str(package)]
     for path in kernel_files(package, settings.kernel_modules):
         args += ["--ro-bind", str(package / path), str(package / path)]
+    args += ["--remount-ro", str(package)]  # nothing can be added to that view from inside either
     args += ["--bind", work_dir, work_dir, "--bind", ipc_dir, ipc_dir, "--remount-ro", "/", "--chdir", work_dir]
     env = {"HOME": work_dir, "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "PYTHONNOUSERSITE": "1",
            "MPLCONFIGDIR": "/tmp/matplotlib", "TF_CPP_MIN_LOG_LEVEL": "2", "LANG": "C.UTF-8"}

@@ -1,13 +1,15 @@
 """Hostile submissions of assignment 01, as data: one builder per student, each the code a cheating student would write.
 
 Every attack starts from the untouched release notebook (an honest grade of 0 everywhere) and adds the attack, so
-any point it earns is a point the grader gave away. The bad inputs are files that are not a gradable notebook (or
-gradable ones wrapped in odd files). :func:`class_of_attackers` lists them all with what the grader must do with
-each; the test module hands them in, grades the class once and checks the outcome.
+any point it earns is a point the grader gave away; the one exception, the inputs detector, starts from the
+honest buggy hand-in, and must earn exactly what that honest work earns. The bad inputs are files that are not a
+gradable notebook (or gradable ones wrapped in odd files). :func:`class_of_attackers` lists them all with what the
+grader must do with each; the test module hands them in, grades the class once and checks the outcome.
 """
 from __future__ import annotations
 
 import json
+import pkgutil
 import random
 import textwrap
 from collections.abc import Callable
@@ -16,13 +18,27 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.grading.samples import BUGS, reference_submission, with_bug
+import course_lib
+from course_lib.assignments.lstm_gates.mistakes import MISTAKES
+from course_lib.assignments.registry import get_assignment
+from course_lib.grading.probe import REPORT_MIME
+from course_lib.grading.samples import reference_submission, with_mistake
 
 ASSIGNMENT = "01_lstm_gates"
 NOTEBOOK = "lstm_gates"
+#: the mistake the honest buggy students make (and the detector of attack 10b builds on)
+HONEST_MISTAKE = MISTAKES["swapped_input_forget"]
+#: every course_lib module an attacker can name, as the public repository lists them (packages included)
+COURSE_MODULES = tuple(sorted({m.name for m in pkgutil.walk_packages(course_lib.__path__, "course_lib.")}
+                              | {"course_lib", "course_lib.solutions.lstm_numpy", "course_lib.grading.autograde",
+                                 "course_lib.grading.build", "course_lib.grading.grading_log",
+                                 "course_lib.grading.suites.lstm_gates", "course_lib.grading.targets.lstm_gates"}))
+#: what a graded kernel may import: the allowlisted modules and the packages holding them
+KERNEL_IMPORTABLE = frozenset(
+    {".".join(module.split(".")[:depth]) for module in get_assignment(ASSIGNMENT).kernel_allowlist()
+     for depth in range(1, module.count(".") + 2)})
 FUNCTIONS = ("sigmoid", "forget_gate", "input_gate", "candidate_cell", "output_gate", "lstm_cell_forward",
              "lstm_forward", "lstm_cell_backward", "lstm_backward")
-REPORT_MIME = "application/vnd.lstm-course.report+json"
 
 
 @dataclass
@@ -58,11 +74,18 @@ class Student:
     name: str
     category: str            # the attack (or bad input) it stands for, as listed in the brief
     build: Callable[[Context], None]
-    #: "zero": graded (or rejected/failed) with 0 on every automatic exercise; "full": graded with 15/15;
-    #: "rejected": rejected with a one-line reason containing ``reason_word``; "honest": a reference or buggy hand-in
+    #: "zero": graded with 0 on every automatic exercise; "full": graded with full automatic marks;
+    #: "rejected": rejected with a one-line reason containing ``reason_word``; "honest": a reference or buggy hand-in;
+    #: "twin": graded exactly as the honest student ``twin`` whose honest work it contains (the attack adds nothing)
     expect: str
     reason_word: str = ""
     known_weakness: str = ""  # set when the grader is known to fail this one (the test is then xfail(strict=True))
+    twin: str = ""
+
+    @property
+    def status(self) -> str:
+        """The status the grading log must give it."""
+        return "rejected" if self.expect == "rejected" else "graded"
 
 
 # --------------------------------------------------------------------------- notebook editing helpers
@@ -118,9 +141,8 @@ def honest_reference(student: str) -> Student:
 
 
 def honest_buggy(student: str) -> Student:
-    return Student(student, "honest (swapped_input_forget bug)",
-                   lambda ctx: _write(ctx, student, with_bug(ctx.reference(), BUGS["swapped_input_forget"])),
-                   "honest")
+    return Student(student, f"honest ({HONEST_MISTAKE.name} mistake)",
+                   lambda ctx: _write(ctx, student, with_mistake(ctx.reference(), HONEST_MISTAKE)), "honest")
 
 
 # --------------------------------------------------------------------------- 1. showtraceback
@@ -425,7 +447,17 @@ def attempt(what, action):
         print(f"[attack] {{what}}: SUCCEEDED ({{str(result)[:150]!r}})")
 
 
-attempt("read the hidden tests", lambda: open(f"{{ROOT}}/source/01_lstm_gates/hidden_tests.json").read(200))
+attempt("read the hidden tests", lambda: open(f"{{ROOT}}/source/01_lstm_gates/hidden/hidden_tests.json").read(200))
+attempt("list source/01_lstm_gates/hidden/", lambda: os.listdir(f"{{ROOT}}/source/01_lstm_gates/hidden"))
+attempt("read the hidden tests at their old path",
+        lambda: open(f"{{ROOT}}/source/01_lstm_gates/hidden_tests.json").read(200))
+attempt("read the hidden tests from the work directory",
+        lambda: open("hidden/hidden_tests.json").read(200))
+# the grader-side files of the course, by path (the kernel's course_lib is a tmpfs holding only the allowlist)
+for relative in ("solutions/lstm_gates.py", "solutions/lstm_numpy.py", "assignments/lstm_gates/checks.py",
+                 "assignments/lstm_gates/targets.py", "assignments/lstm_gates/mistakes.py",
+                 "assignments/registry.py", "grading/verdicts.py", "grading/hidden_tests.py"):
+    attempt(f"read course_lib/{{relative}}", lambda relative=relative: open(f"{{COURSE_LIB}}/{{relative}}").read(200))
 attempt("read the gradebook", lambda: open(f"{{ROOT}}/gradebook.db", "rb").read(64))
 attempt("append to nbgrader_config.py",
         lambda: open(f"{{ROOT}}/nbgrader_config.py", "a").write("\\nc.Execute.timeout = 1\\n"))
@@ -450,8 +482,14 @@ def overwrite_classmate():
 
 
 attempt("overwrite honest-c's submission", overwrite_classmate)
-# Opening for append writes nothing: it only asks whether the grader's own code could be changed.
-attempt("open the grader's verdicts.py for writing", lambda: open(f"{{COURSE_LIB}}/grading/verdicts.py", "a").close())
+# Opening without O_CREAT writes nothing: it only asks whether the grader's own code could be changed (creating a
+# file in the kernel's private view of course_lib changes nothing of the grader's).
+attempt("open the grader's verdicts.py for writing",
+        lambda: os.close(os.open(f"{{COURSE_LIB}}/grading/verdicts.py", os.O_WRONLY | os.O_APPEND)))
+attempt("open the grader's probe.py for writing",
+        lambda: os.close(os.open(f"{{COURSE_LIB}}/grading/probe.py", os.O_WRONLY | os.O_APPEND)))
+attempt("open the assignment's inputs.py for writing",
+        lambda: os.close(os.open(f"{{COURSE_LIB}}/assignments/lstm_gates/inputs.py", os.O_WRONLY | os.O_APPEND)))
 attempt("open the virtualenv's pyvenv.cfg for writing",
         lambda: open(os.path.join(sys.prefix, "pyvenv.cfg"), "a").close())
 attempt("connect to 127.0.0.1:22", lambda: socket.create_connection(("127.0.0.1", 22), timeout=3))
@@ -481,13 +519,7 @@ print("[info] pid", os.getpid(), "ppid", os.getppid(), "uid", os.getuid(), "cwd"
 print("[info] environment:", sorted(os.environ))
 print("[info] NBGRADER_EXECUTION:", os.environ.get("NBGRADER_EXECUTION"))
 '''
-    steal = '''
-try:
-    from course_lib.solutions.lstm_numpy import *  # noqa: F403 - the reference, if it can be imported
-    print("[attack] import the reference solutions: SUCCEEDED")
-except Exception as error:  # noqa: BLE001
-    print(f"[attack] import the reference solutions: blocked ({type(error).__name__}: {error})")
-'''
+    steal = STEAL
     kill_parent = '''
 import os
 print("[attack] killing my parent", os.getppid(), flush=True)
@@ -496,13 +528,62 @@ os.kill(os.getppid(), 9)
     return attempts, steal, kill_parent
 
 
+#: Import the reference (its functions then replace the stubs) and the grader-side modules of the assignment, by
+#: their new names and their old ones; with the registry or hidden_tests, rebuild the expected values in the kernel.
+STEAL = '''
+import importlib
+
+FUNCTIONS = %r
+
+_STOLEN = {}  # every solution cell calls what is here (and raises KeyError, a failed test, without it)
+for _name in ("course_lib.solutions.lstm_gates", "course_lib.solutions.lstm_numpy"):
+    try:
+        _module = importlib.import_module(_name)
+        _STOLEN.update({k: v for k, v in vars(_module).items() if k in FUNCTIONS})
+        print(f"[attack] import the reference solutions {_name}: SUCCEEDED")
+    except BaseException as error:  # noqa: BLE001
+        print(f"[attack] import the reference solutions {_name}: blocked ({type(error).__name__}: {error})")
+
+for _name in ("course_lib.assignments.lstm_gates.checks", "course_lib.assignments.lstm_gates.targets",
+              "course_lib.assignments.lstm_gates.mistakes", "course_lib.assignments.registry",
+              "course_lib.grading.verdicts", "course_lib.grading.hidden_tests", "course_lib.grading.suites.lstm_gates",
+              "course_lib.grading.samples"):
+    try:
+        importlib.import_module(_name)
+        print(f"[attack] import {_name}: SUCCEEDED")
+    except BaseException as error:  # noqa: BLE001
+        print(f"[attack] import {_name}: blocked ({type(error).__name__}: {error})")
+
+
+def _reference_from_the_registry():
+    from course_lib.assignments.registry import get_assignment
+    from course_lib.grading.hidden_tests import reference_namespace
+    namespace = reference_namespace(get_assignment("lstm_gates"))
+    _STOLEN.update({k: v for k, v in namespace.items() if k in FUNCTIONS})
+    return "the reference namespace"
+
+
+try:
+    print(f"[attack] the reference through the registry: SUCCEEDED ({_reference_from_the_registry()})")
+except BaseException as error:  # noqa: BLE001
+    print(f"[attack] the reference through the registry: blocked ({type(error).__name__}: {error})")
+''' % (FUNCTIONS,)
+
+
+def _delegate_to(table: str) -> Callable[[nbformat.NotebookNode], None]:
+    """Every solution cell calls ``table[function]`` (filled by an earlier cell with whatever it could steal)."""
+    def edit(notebook):
+        for function in FUNCTIONS:
+            _set_solution(notebook, function, f"def {function}(*args, **kwargs):\n"
+                                              f"    return {table}[{function!r}](*args, **kwargs)")
+    return edit
+
+
 def _reacher(ctx: Context) -> None:
     attempts, steal, kill_parent = _reacher_cells(ctx)
     notebook = ctx.release()
-    _insert_after_first_code_cell(notebook, attempts)
-    # the reference functions, if the import worked, are defined before the tests: put it after the stubs
-    stubs = [i for i, c in enumerate(notebook.cells) if _grade_id(c) == "def_lstm_backward"]
-    notebook.cells.insert(stubs[0] + 1, nbformat.v4.new_code_cell(textwrap.dedent(steal).strip("\n")))
+    _insert_after_first_code_cell(notebook, attempts, steal)
+    _delegate_to("_STOLEN")(notebook)  # whatever the imports gave is what every hidden test calls
     # and the parent is killed only in the last cell, after every test cell ran
     notebook.cells.append(nbformat.v4.new_code_cell(textwrap.dedent(kill_parent).strip("\n")))
     _write(ctx, "a7-reacher", notebook)
@@ -543,13 +624,18 @@ def _symlinker_code(ctx: Context) -> str:
     return f"""
 import os
 
-# My work directory is where the grader writes my graded notebook, and the folder it copies into autograded/.
-# A symlink is resolved by whoever opens it: the grader, outside the sandbox.
-os.remove("lstm_gates.ipynb")
+# If my work directory is where the grader writes my graded notebook, or the folder it copies into autograded/,
+# a symlink here is resolved by whoever opens it: the grader, outside the sandbox. (The kernel's private work
+# directory holds no notebook now: the symlinks are made whether or not there is one to replace.)
+if os.path.lexists("lstm_gates.ipynb"):
+    os.remove("lstm_gates.ipynb")
 os.symlink({str(ctx.root / "canary.txt")!r}, "lstm_gates.ipynb")             # write through it
-os.symlink({str(ctx.root / "source" / ASSIGNMENT / "hidden_tests.json")!r}, "leaked_hidden_tests.json")  # read
-os.symlink({str(ctx.course_lib / "solutions")!r}, "leaked_solutions")           # a directory
-print(sorted(os.listdir(".")))
+os.symlink({str(ctx.root / "source" / ASSIGNMENT / "hidden" / "hidden_tests.json")!r}, "leaked_hidden_tests.json")
+os.symlink({str(ctx.root / "source" / ASSIGNMENT / "hidden")!r}, "leaked_hidden")  # a directory
+os.symlink({str(ctx.course_lib / "solutions")!r}, "leaked_solutions")
+os.symlink({str(ctx.course_lib / "solutions" / "lstm_gates.py")!r}, "leaked_reference.py")
+os.symlink({str(ctx.course_lib / "assignments" / "lstm_gates")!r}, "leaked_assignment")
+print("[symlinks]", sorted(os.listdir(".")))
 """
 
 
@@ -623,6 +709,116 @@ def _env_dependent_solutions(ctx: Context) -> Callable[[nbformat.NotebookNode], 
                 + textwrap.indent(mine, "    ") + "\nelse:\n"
                 + f"    def {function}(*args, **kwargs):\n        raise NotImplementedError('not for the grader')\n"))
     return edit
+
+
+# --------------------------------------------------------------------------- 10. the kernel's view of course_lib
+def _module_walker_code() -> str:
+    """Name every course_lib module (the public layout, old names too, sys.modules, a walk of the package as the
+    kernel sees it), import each, and take any function of the assignment that an imported module holds."""
+    return f'''
+import importlib, pkgutil, sys
+import course_lib
+
+FUNCTIONS = {FUNCTIONS!r}
+names = set({COURSE_MODULES!r}) | {{n for n in sys.modules if n.split(".")[0] == "course_lib"}}
+walked = set()
+try:
+    walked = {{m.name for m in pkgutil.walk_packages(course_lib.__path__, "course_lib.", onerror=lambda name: None)}}
+except BaseException as error:  # noqa: BLE001
+    print(f"[walk] walk_packages raised {{type(error).__name__}}: {{error}}")
+print("[walk] walked:", sorted(walked))
+print("[walk] course_lib holds:", sorted(__import__("os").listdir(course_lib.__path__[0])))
+_WALKED = {{}}
+for name in sorted(names | walked):
+    try:
+        module = importlib.import_module(name)
+    except BaseException as error:  # noqa: BLE001
+        print(f"[import] {{name}}: blocked ({{type(error).__name__}})")
+        continue
+    print(f"[import] {{name}}: imported")
+    for attribute in dir(module):   # the functions themselves, or a module (the reference) imported by it
+        value = getattr(module, attribute, None)
+        if attribute in FUNCTIONS and callable(value):
+            _WALKED.setdefault(attribute, value)
+        for function in FUNCTIONS:
+            inner = getattr(value, function, None) if type(value).__name__ == "module" else None
+            if callable(inner):
+                _WALKED.setdefault(function, inner)
+print("[walk] functions found:", sorted(_WALKED))
+'''
+
+
+#: The reference with the honest students' mistake (c_t = i * c_prev + f * g, costing lstm_cell_forward), plus
+#: gates that recognise the hidden tests' inputs and, only when the probe asks for the student's own gates on the
+#: cell's inputs (the values the own-function target of lstm_cell_forward is built from), report the input and
+#: forget gates swapped: "my own gates", combined correctly, then give exactly my wrong cell state.
+INPUTS_DETECTOR = """
+import sys
+
+import numpy as np
+from course_lib.assignments.lstm_gates import inputs as _inputs
+
+DETECTED = set()
+_SWAPPED = {"input_gate": "forget_gate", "forget_gate": "input_gate"}
+
+
+def _same(a, b):
+    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+            and np.array_equal(a, b))
+
+
+def _hidden_request(function, args):
+    \"\"\"``exercise/request`` of the hidden test making this call, or None (the student's own run).\"\"\"
+    for exercise in %(functions)r:
+        for rid, request in _inputs.requests(exercise).items():
+            theirs = request.get("args", ())
+            if request.get("function") == function and len(theirs) == len(args) and all(
+                    _same(a, b) for a, b in zip(theirs, args)):
+                return f"{exercise}/{rid}"
+    return None
+
+
+def _detecting(honest):
+    name = honest.__name__
+
+    def function(*args):
+        hit = _hidden_request(name, args)
+        if hit:
+            DETECTED.add(hit)
+        from_the_probe = sys._getframe(1).f_globals.get("__name__", "").startswith("course_lib")
+        if hit and from_the_probe and hit.startswith("lstm_cell_forward/") and name in _SWAPPED:
+            other = _SWAPPED[name]
+            dtype = hit.split("/")[1]
+            return globals()[f"_honest_{other}"](*_inputs.requests("lstm_cell_forward")[f"{dtype}/{other}"]["args"])
+        return honest(*args)
+
+    function.__name__ = name
+    return function
+""" % {"functions": FUNCTIONS}
+
+
+def _module_walker(notebook) -> None:
+    _insert_after_first_code_cell(notebook, _module_walker_code())
+    _delegate_to("_WALKED")(notebook)
+
+
+#: Why the detector earns more than its honest work (``""`` once the grader no longer lets it).
+INPUTS_DETECTOR_WEAKNESS = (
+    "forgeable own-function target: the kernel reports the 'own gates' that own_gates builds lstm_cell_forward's "
+    "alternative target from, and the gates can recognise those requests (their inputs are in "
+    "course_lib.assignments.lstm_gates.inputs): input and forget gates reported swapped make the wrong "
+    "c_t = i*c_prev + f*g 'consistent with your own gate functions' (+2 points on lstm_cell_forward). To be fixed "
+    "by the issue 'Assignment 01 graded fairly and soundly'")
+
+
+def _inputs_detector(ctx: Context, student: str) -> None:
+    notebook = with_mistake(ctx.reference(), HONEST_MISTAKE)
+    _insert_after_first_code_cell(notebook, INPUTS_DETECTOR)
+    for gate in ("input_gate", "forget_gate"):
+        cell = _cell(notebook, f"def_{gate}")
+        cell.source += f"\n\n_honest_{gate} = {gate}\n{gate} = _detecting({gate})"
+    notebook.cells.append(nbformat.v4.new_code_cell('print("[detector] detected:", sorted(DETECTED))'))
+    _write(ctx, student, notebook)
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -722,6 +918,11 @@ def class_of_attackers(ctx: Context) -> tuple[list[Student], list[Student], list
         _stub_student("a9-env-hook", "9 fake-report hooks only under NBGRADER_EXECUTION", _cells(ENV_HOOK)),
         Student("a9-env-honest", "9 reference only when NBGRADER_EXECUTION is not set",
                 lambda ctx: _stub_with(ctx, "a9-env-honest", _env_dependent_solutions(ctx)), "full"),
+        _stub_student("a10-module-walker", "10 import every course_lib module it can name (walk, sys.modules, "
+                      "layout)", _module_walker),
+        Student("a10-inputs-detector", f"10 inputs imported to detect the hidden tests (on {HONEST_MISTAKE.name})",
+                lambda ctx: _inputs_detector(ctx, "a10-inputs-detector"), "twin", twin="honest-b",
+                known_weakness=INPUTS_DETECTOR_WEAKNESS),
         _bad("b-invalid-json", "bad: invalid JSON", _bad_bytes(b'{"cells": [ {"cell_type": "code", '),
              reason_word="json"),
         _bad("b-nbformat3", "bad: nbformat 3", _bad_bytes(NBFORMAT3), reason_word="nbformat"),
@@ -760,4 +961,4 @@ def printed_lines(notebook: nbformat.NotebookNode, prefix: str) -> list[str]:
 
 
 __all__ = ["ASSIGNMENT", "NOTEBOOK", "Context", "Student", "class_of_attackers", "verdict_texts", "printed_lines",
-           "BIG_FILE"]
+           "BIG_FILE", "COURSE_MODULES", "KERNEL_IMPORTABLE", "HONEST_MISTAKE", "FUNCTIONS"]

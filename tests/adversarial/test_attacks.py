@@ -9,8 +9,8 @@ prints is the table of outcomes. Cost: ~10 s per notebook that runs, plus the ti
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import re
 import random
 import shutil
 import time
@@ -23,24 +23,24 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 import course_lib
-from course_lib.grading.autograde import autograde
-from course_lib.grading.build import build
+from course_lib.grading.class_grading import autograde
 from course_lib.grading.course import nbgrader_api
-from course_lib.grading.grading_log import read_log
+from course_lib.grading.course_build import build
+from course_lib.grading.hidden_tests import HIDDEN_DIR, HIDDEN_TESTS_FILE, auto_exercises
+from course_lib.grading.outcomes import read_log
 from course_lib.grading.sandbox import Sandbox, bwrap_available
 
-from .attacks import (ASSIGNMENT, BIG_FILE, NOTEBOOK, SECRET_VARIABLE, Context, Student,
-                      class_of_attackers, printed_lines, verdict_texts)
+from .attacks import (ASSIGNMENT, BIG_FILE, COURSE_MODULES, HONEST_MISTAKE, KERNEL_IMPORTABLE, NOTEBOOK,
+                      SECRET_VARIABLE, Context, Student, class_of_attackers, printed_lines, verdict_texts)
 
 pytestmark = pytest.mark.adversarial
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = Path(course_lib.__file__).resolve().parent
-AUTO_POINTS = {
-    "sigmoid": 1, "forget_gate": 1, "input_gate": 1, "candidate_cell": 1, "output_gate": 1,
-    "lstm_cell_forward": 2, "lstm_forward": 2, "lstm_cell_backward": 3, "lstm_backward": 3,
-}
+#: {grade cell: points} of the automatically graded exercises, from the source notebook's nbgrader metadata
+AUTO_POINTS = auto_exercises(REPO / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
 FULL = sum(AUTO_POINTS.values())
+assert AUTO_POINTS and FULL > 0, f"no automatically graded cell in source/{ASSIGNMENT}/{NOTEBOOK}.ipynb"
 CELL_TIMEOUT, WALL_SECONDS = 15, 60
 SCRATCH_CONFIG = f"\n# adversarial tests: time-limit attacks end fast\nc.Execute.timeout = {CELL_TIMEOUT}\n" \
                  f"c.Sandbox.wall_seconds = {WALL_SECONDS}\n"
@@ -63,17 +63,24 @@ def _param(student: Student):
 
 # --------------------------------------------------------------------------- helpers
 def make_course(root: Path) -> Path:
-    """A built scratch course: the repository's nbgrader_config.py (plus short limits), source/ and release/."""
-    skip = shutil.ignore_patterns("hidden_tests.json", "__pycache__", ".ipynb_checkpoints")
+    """A built scratch course: the repository's nbgrader_config.py (plus short limits), source/ and release/ without
+    any ``hidden/`` build output (the scratch build makes its own)."""
+    skip = shutil.ignore_patterns(HIDDEN_DIR, HIDDEN_TESTS_FILE, "__pycache__", ".ipynb_checkpoints")
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(REPO / "source", root / "source", ignore=skip)
     shutil.copytree(REPO / "release", root / "release", ignore=skip)
-    assert not list(root.rglob("hidden_tests.json")), "the scratch course must start without built hidden tests"
+    leftovers = list(root.rglob(HIDDEN_DIR)) + list(root.rglob(HIDDEN_TESTS_FILE))
+    assert not leftovers, f"the scratch course must start without built hidden tests: {leftovers}"
     with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
         f.write(SCRATCH_CONFIG)
     build(root, [ASSIGNMENT], echo=lambda *a: None)
+    assert hidden_tests(root).is_file(), f"building the scratch course wrote no {hidden_tests(root)}"
     return root
+
+
+def hidden_tests(root: Path) -> Path:
+    return root / "source" / ASSIGNMENT / HIDDEN_DIR / HIDDEN_TESTS_FILE
 
 
 def digest_tree(*paths: Path) -> dict[str, str]:
@@ -153,12 +160,28 @@ class GradedClass:
     leftovers: list[str]
     seconds: float
     clean_seconds: float
+    outcomes: list = field(default_factory=list)
     echoed: list[str] = field(default_factory=list)
 
     def entry(self, student: str) -> dict:
         entry = self.log.get(f"{ASSIGNMENT}/{student}")
         assert entry is not None, f"{student} is missing from the grading log: {sorted(self.log)}"
         return entry
+
+    def auto_grades(self, student: str) -> dict[str, float | None]:
+        """``{automatic exercise: auto score}``; fails the test when the student has no grades at all."""
+        grades = self.grades.get(student)
+        entry = self.log.get(f"{ASSIGNMENT}/{student}")
+        assert grades is not None, f"{student} has no grades in the gradebook: {entry}"
+        missing = [name for name in AUTO_POINTS if name not in grades]
+        assert not missing, f"{student}: the gradebook has no grade for {missing} (it has {sorted(grades)})"
+        return {name: grades[name][0] for name in AUTO_POINTS}
+
+    def printed(self, student: str, prefix: str) -> list[str]:
+        """What ``student``'s notebook printed on lines starting with ``prefix``; fails without a graded notebook."""
+        notebook = self.notebooks.get(student)
+        assert notebook is not None, f"{student} has no autograded notebook: {self.log.get(f'{ASSIGNMENT}/{student}')}"
+        return printed_lines(notebook, prefix)
 
     def auto_total(self, student: str) -> float | None:
         grades = self.grades.get(student)
@@ -225,8 +248,8 @@ def graded(tmp_path_factory) -> GradedClass:
         grades={s: gradebook_grades(root, s) for s in order},
         clean_grades={s.name: gradebook_grades(clean_root, s.name) for s in first + last},
         notebooks={s: autograded_notebook(root, s) for s in order},
-        before=before, after=after,
-        canary=canary, leftovers=leftovers, seconds=seconds, clean_seconds=clean_seconds, echoed=echoed)
+        before=before, after=after, canary=canary, leftovers=leftovers, seconds=seconds,
+        clean_seconds=clean_seconds, outcomes=outcomes, echoed=echoed)
     assert len(outcomes) == len(order), f"autograde returned {len(outcomes)} outcomes for {len(order)} students"
     yield graded_class
     print_table(graded_class)
@@ -247,20 +270,42 @@ def print_table(graded: GradedClass) -> None:
 
 
 # --------------------------------------------------------------------------- honest students
+# --------------------------------------------------------------------------- the class as a whole
+def test_every_student_has_the_expected_outcome(graded):
+    """The class was graded: one outcome per hand-in, each logged with the status its kind of hand-in must get,
+    grades for the graded ones and none for the rejected ones."""
+    print(f"\nclass of {len(graded.order)} graded in {graded.seconds:.0f} s; echoed lines:\n"
+          + "\n".join(graded.echoed))
+    assert sorted(o.student for o in graded.outcomes) == sorted(graded.order), "autograde's outcomes: " + ", ".join(
+        o.student for o in graded.outcomes)
+    assert sorted(graded.log) == sorted(f"{ASSIGNMENT}/{s}" for s in graded.order), f"grading log: {sorted(graded.log)}"
+    wrong = {s: graded.entry(s) for s in graded.order if graded.entry(s)["status"] != BY_NAME[s].status}
+    assert not wrong, "students whose status is not the expected one:\n" + "\n".join(
+        f"  {s}: expected {BY_NAME[s].status}, got {e['status']}: {e['reason'][:200]}" for s, e in wrong.items())
+    for student in graded.order:
+        if BY_NAME[student].status == "graded":
+            assert graded.entry(student)["max_score"] >= FULL, graded.entry(student)
+            graded.auto_grades(student)
+        else:
+            assert graded.grades[student] is None, f"{student} is {graded.entry(student)['status']} but has grades"
+
+
+# --------------------------------------------------------------------------- honest students
 def test_honest_students_graded_as_expected(graded):
     for student in HONEST:
         entry = graded.entry(student)
         assert entry["status"] == "graded", f"{student} was not graded: {entry}"
-        grades = graded.grades[student]
-        lost = [name for name in AUTO_POINTS if (grades[name][0] or 0) < grades[name][1]]
-        expected = [] if "reference" in BY_NAME[student].category else ["lstm_cell_forward"]
+        scores = graded.auto_grades(student)
+        lost = [name for name in AUTO_POINTS if (scores[name] or 0) < AUTO_POINTS[name]]
+        expected = [] if "reference" in BY_NAME[student].category else list(HONEST_MISTAKE.costs)
         assert lost == expected, f"{student} ({BY_NAME[student].category}) lost points in {lost}, expected " \
                                  f"{expected or 'none'}:\n{graded.explain(student)}"
 
 
 def test_honest_scores_do_not_depend_on_the_attackers(graded):
     for student in HONEST:
-        with_attackers = {name: graded.grades[student][name][0] for name in AUTO_POINTS}
+        with_attackers = graded.auto_grades(student)
+        assert graded.clean_grades[student] is not None, f"{student} has no grades in the class graded alone"
         alone = {name: graded.clean_grades[student][name][0] for name in AUTO_POINTS}
         assert with_attackers == alone, (
             f"{student}'s scores changed when graded with the attackers:\nwith {with_attackers}\nalone {alone}")
@@ -270,8 +315,9 @@ def test_honest_scores_do_not_depend_on_the_attackers(graded):
 @pytest.mark.parametrize("student", [_param(s) for s in ATTACKERS if s.expect == "zero"])
 def test_attack_earns_no_automatic_point(graded, student):
     entry = graded.entry(student)
-    assert entry["status"] in ("graded", "rejected", "failed"), f"{student}: unexpected status {entry}"
-    assert not graded.scored(student), (
+    assert entry["status"] == "graded", f"{student}: should be graded (with 0 points), the log says {entry}"
+    scores = graded.auto_grades(student)
+    assert all(score == 0 for score in scores.values()), (
         f"{student} ({BY_NAME[student].category}) earned {graded.auto_total(student):g} automatic points from the "
         f"untouched release notebook: {graded.scored(student)}\n{graded.explain(student)}")
 
@@ -285,11 +331,10 @@ def test_outcome_has_a_one_line_reason(graded, student):
         assert reason.strip(), f"{student} is {entry['status']} without a reason: {entry}"
 
 
-@pytest.mark.parametrize("student", [s.name for s in ATTACKERS if s.expect in ("zero", "full")])
+@pytest.mark.parametrize("student", [s.name for s in ATTACKERS if s.status == "graded"])
 def test_automatic_cells_never_need_manual_grading(graded, student):
+    graded.auto_grades(student)  # fails when the student, expected to be graded, has no grades
     grades = graded.grades[student]
-    if grades is None:
-        return
     manual = [name for name in AUTO_POINTS if grades[name][2] or grades[name][0] is None]
     assert not manual, f"{student}: automatic cells left for manual grading: {manual} ({graded.entry(student)})"
 
@@ -332,51 +377,86 @@ def test_course_files_are_unchanged(graded):
 
 
 def test_no_process_is_left_behind(graded):
+    for student, proof in (("a7-leaver", "left two sleepers behind"), ("a8-memory-forks", "children started")):
+        assert graded.printed(student, proof[:12]), f"{student} did not start its processes ({proof!r} not printed)"
     assert not graded.leftovers, f"processes started by students survived the grading: {graded.leftovers}"
 
 
+#: What the reacher must have tried (one printed line each); the attempts run in the order listed in attacks.py.
+REACHER_ATTEMPTS = (
+    "read the hidden tests", "list source/01_lstm_gates/hidden/", "read the hidden tests at their old path",
+    "read the hidden tests from the work directory", "read course_lib/solutions/lstm_gates.py",
+    "read course_lib/solutions/lstm_numpy.py", "read course_lib/assignments/lstm_gates/checks.py",
+    "read course_lib/assignments/lstm_gates/targets.py", "read course_lib/assignments/lstm_gates/mistakes.py",
+    "read course_lib/assignments/registry.py", "read course_lib/grading/verdicts.py",
+    "read course_lib/grading/hidden_tests.py", "read the gradebook", "append to nbgrader_config.py",
+    "rewrite and lock the gradebook", "overwrite honest-c's submission", "open the grader's verdicts.py for writing",
+    "open the grader's probe.py for writing", "open the assignment's inputs.py for writing",
+    "open the virtualenv's pyvenv.cfg for writing", "connect to 127.0.0.1:22", "connect to example.org:80",
+    "read the grader's environment",
+    "import the reference solutions course_lib.solutions.lstm_gates",
+    "import the reference solutions course_lib.solutions.lstm_numpy",
+    "import course_lib.assignments.lstm_gates.checks", "import course_lib.assignments.lstm_gates.targets",
+    "import course_lib.assignments.lstm_gates.mistakes", "import course_lib.assignments.registry",
+    "import course_lib.grading.verdicts", "import course_lib.grading.hidden_tests",
+    "import course_lib.grading.suites.lstm_gates", "import course_lib.grading.samples",
+    "the reference through the registry",
+)
+
+
 def test_reaching_outside_is_blocked(graded):
-    notebook = graded.notebooks["a7-reacher"]
-    assert notebook is not None, f"a7-reacher has no autograded notebook: {graded.entry('a7-reacher')}"
-    attempts = printed_lines(notebook, "[attack]")
-    assert len(attempts) >= 12, f"the reacher's attempts did not all run: {attempts}"
-    info = printed_lines(notebook, "[info]")
+    attempts = graded.printed("a7-reacher", "[attack]")
+    info = graded.printed("a7-reacher", "[info]")
     print("\n" + "\n".join(attempts + info))
-    succeeded = [line for line in attempts if "SUCCEEDED" in line and "grader's environment" not in line]
-    assert not succeeded, "attempts that worked:\n" + "\n".join(succeeded)
+    tried = [line.removeprefix("[attack] ").split(": ", 1)[0] for line in attempts]
+    missing = [what for what in REACHER_ATTEMPTS if what not in tried]
+    assert not missing, f"the reacher's attempts did not all run: {missing} missing from {attempts}"
+    outcome = {line.removeprefix("[attack] ").split(": ", 1)[0]: line for line in attempts}
+    succeeded = [outcome[what] for what in REACHER_ATTEMPTS
+                 if what != "read the grader's environment" and ": blocked (" not in outcome[what]]
+    assert not succeeded, "attempts that were not blocked:\n" + "\n".join(succeeded)
     assert any("NBGRADER_EXECUTION: None" in line for line in info), info
 
 
 def test_the_graders_environment_is_not_visible_in_the_sandbox(graded):
-    notebook = graded.notebooks["a7-reacher"]
-    assert notebook is not None, f"a7-reacher has no autograded notebook: {graded.entry('a7-reacher')}"
-    lines = [line for line in printed_lines(notebook, "[attack]") if "grader's environment" in line]
+    lines = [line for line in graded.printed("a7-reacher", "[attack]") if "grader's environment" in line]
     assert lines, "the reacher did not try to read the grader's environment"
     assert "blocked" in lines[0] and "s3cret" not in lines[0], lines[0]
 
 
 def test_memory_and_fork_bomb_are_contained(graded):
-    notebook = graded.notebooks["a8-memory-forks"]
-    assert notebook is not None, graded.entry("a8-memory-forks")
-    lines = printed_lines(notebook, "[attack]")
-    assert any("blocked" in line for line in lines), f"the 8 GiB allocation was not refused: {lines}"
-    forks = printed_lines(notebook, "fork failed") + printed_lines(notebook, "children started")
+    lines = graded.printed("a8-memory-forks", "[attack]")
+    assert lines and all("blocked" in line for line in lines), f"the 8 GiB allocation was not refused: {lines}"
+    forks = graded.printed("a8-memory-forks", "fork failed") + graded.printed("a8-memory-forks", "children started")
     print(f"\nfork bomb: {forks}")
     assert forks and "children started: 2000" not in forks[-1], f"2000 processes were started: {forks}"
 
 
+def _symlinks_made(graded) -> str:
+    """The symlinker's listing of its work directory, proof that its symlinks were made."""
+    listing = graded.printed("a7-symlinker", "[symlinks]")
+    assert listing and "leaked_hidden_tests.json" in listing[-1] and "lstm_gates.ipynb" in listing[-1], (
+        f"the symlinker did not make its symlinks: {listing}")
+    return listing[-1]
+
+
 def test_symlink_in_the_work_directory_does_not_write_outside(graded):
+    _symlinks_made(graded)
     text = (graded.root / "canary.txt").read_text(encoding="utf-8", errors="replace")
     assert text == graded.canary, (
         f"the grader wrote through the kernel's symlink: {graded.root / 'canary.txt'} now starts with {text[:120]!r}")
 
 
 def test_symlinks_in_the_work_directory_copy_nothing_from_outside(graded):
+    _symlinks_made(graded)
     folder = graded.root / "autograded" / "a7-symlinker" / ASSIGNMENT
-    hidden = (graded.root / "source" / ASSIGNMENT / "hidden_tests.json").read_bytes()
-    symlinks = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_symlink()] if folder.exists() else []
-    copied = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and (
-        p.name == "lstm_numpy.py" or p.read_bytes() == hidden)] if folder.exists() else []
+    assert (folder / f"{NOTEBOOK}.ipynb").is_file(), f"{folder} holds no graded notebook"
+    grader_side = [path for package_dir in (PACKAGE / "solutions", PACKAGE / "assignments")
+                   for path in package_dir.rglob("*.py")]
+    secrets = {hidden_tests(graded.root).read_bytes()} | {path.read_bytes() for path in grader_side} - {b""}
+    symlinks = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_symlink()]
+    copied = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.name.startswith("leaked_") or (
+        p.is_file() and p.read_bytes() in secrets)]
     assert not symlinks and not copied, (
         f"files from outside the sandbox reached {folder}: symlinks {symlinks}, copies of the hidden tests or the "
         f"reference solutions {copied}")
@@ -404,10 +484,54 @@ def test_gradable_odd_submission_gets_full_marks(graded, student):
 def test_big_file_is_not_copied_into_autograded(graded):
     folder = graded.root / "autograded" / "b-big-file" / ASSIGNMENT
     files = {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+    assert f"{NOTEBOOK}.ipynb" in files, f"autograded/b-big-file holds no graded notebook: {files}"
     assert BIG_FILE not in files and max(files.values()) < 2**20 * 5, f"autograded/b-big-file holds {files}"
 
 
-def test_summary(graded):
-    """Not a check: the grading log in JSON, for the record (the table is printed after the last test)."""
-    print(f"\nclass graded in {graded.seconds:.0f} s; echoed lines:\n" + "\n".join(graded.echoed))
-    assert json.dumps(graded.log)
+# --------------------------------------------------------------------------- 10. the kernel's view of course_lib
+def _imports(graded, student: str) -> dict[str, bool]:
+    lines = graded.printed(student, "[import] ")
+    found = (re.fullmatch(r"\[import\] (\S+): (imported|blocked \(\w+\))", line) for line in lines)
+    return {match.group(1): match.group(2) == "imported" for match in found if match}
+
+
+def test_kernel_imports_exactly_the_allowlisted_course_lib_modules(graded):
+    """a10-module-walker named every module of course_lib (and the old names): only the allowlist imports, the
+    walk of the package inside the sandbox finds nothing else, and no function of the assignment was found."""
+    imports = _imports(graded, "a10-module-walker")
+    untried = sorted(set(COURSE_MODULES) - set(imports))
+    assert not untried, f"a10-module-walker did not try {untried}"
+    imported = {name for name, ok in imports.items() if ok}
+    assert imported == KERNEL_IMPORTABLE, (f"importable in the kernel: {sorted(imported)}, expected exactly "
+                                           f"{sorted(KERNEL_IMPORTABLE)}")
+    walked = graded.printed("a10-module-walker", "[walk] walked:")
+    assert walked, "a10-module-walker did not walk course_lib"
+    found = set(re.findall(r"'([\w.]+)'", walked[-1]))
+    assert found <= KERNEL_IMPORTABLE, f"pkgutil.walk_packages in the kernel found {sorted(found - KERNEL_IMPORTABLE)}"
+    functions = graded.printed("a10-module-walker", "[walk] functions found:")
+    assert functions == ["[walk] functions found: []"], f"functions of the assignment importable: {functions}"
+
+
+DETECTOR = "a10-inputs-detector"
+
+
+def test_inputs_detector_recognises_the_hidden_tests(graded):
+    """The premise of the next test: the kernel imports the inputs and its functions recognise the hidden tests'
+    calls, among them the cell forward's own-gate requests the attack answers with swapped gates."""
+    detected = graded.printed(DETECTOR, "[detector] detected:")
+    assert detected, f"{DETECTOR} printed nothing of what it detected: {graded.entry(DETECTOR)}"
+    for request in ("input_gate/float64", "lstm_cell_forward/float64/input_gate",
+                    "lstm_cell_forward/float32/forget_gate"):
+        assert f"'{request}'" in detected[-1], f"{DETECTOR} did not recognise {request}: {detected[-1]}"
+
+
+@pytest.mark.parametrize("student", [_param(s) for s in ATTACKERS if s.expect == "twin"])
+def test_attack_earns_only_what_its_honest_work_earns(graded, student):
+    """Graded exactly as the honest classmate whose work it contains, exercise by exercise."""
+    twin = BY_NAME[student].twin
+    assert graded.entry(student)["status"] == "graded", graded.entry(student)
+    mine, theirs = graded.auto_grades(student), graded.auto_grades(twin)
+    gained = {name: (theirs[name], mine[name]) for name in AUTO_POINTS if (mine[name] or 0) > (theirs[name] or 0)}
+    assert mine == theirs, (f"{student} ({BY_NAME[student].category}) is not graded as {twin}, whose honest work it "
+                            f"holds: gained (honest, attack) {gained}; all {mine} vs {theirs}\n"
+                            f"{graded.explain(student)}")

@@ -157,6 +157,8 @@ def test_sandbox_really_isolates(tmp_path):
              "out['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]\n"
              "try:\n    open('/etc/lstm-course-probe', 'w')\n    out['root_writable'] = True\n"
              "except OSError:\n    out['root_writable'] = False\n"
+             f"try:\n    open({str(package / 'grading' / 'verdicts.py')!r}, 'w')\n    out['package_writable'] = True\n"
+             "except OSError:\n    out['package_writable'] = False\n"
              "print(json.dumps(out))\n")
     import sys
     command = bwrap_command(Sandbox(kernel_modules=list(ALLOWED)), [sys.executable, "-c", probe], str(work), str(ipc))
@@ -171,7 +173,7 @@ def test_sandbox_really_isolates(tmp_path):
     assert set(out["course_files"]) <= {"__init__.py", "grading", "assignments", "__pycache__"}, out["course_files"]
     assert out["network"] is False and out["env"] is None
     assert int(out["caps"], 16) == 0, f"the kernel keeps capabilities {out['caps']}"
-    assert not out["root_writable"]
+    assert not out["root_writable"] and not out["package_writable"]
 
 
 def test_grading_refuses_to_run_unprotected_unless_asked(monkeypatch):
