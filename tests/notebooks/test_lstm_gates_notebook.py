@@ -1,9 +1,14 @@
 """Assignment 01's notebooks: the source runs and passes its own tests, its solutions are the reference module's
-functions, and the committed release is exactly what a build makes from it, with nothing secret left in it.
+functions, and the committed release is exactly what a build makes from it, with nothing secret left in it (no
+solution, no hidden test, nothing of ``source/01_lstm_gates/hidden/``).
+
+The exercise list and points are read from the source notebook's nbgrader metadata (the one place they are
+written); only :func:`test_assignment_01_exercise_list_is_pinned` writes them out, on purpose.
 """
 from __future__ import annotations
 
 import ast
+import hashlib
 import inspect
 import json
 import os
@@ -18,18 +23,21 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_lib.assignments.registry import get_assignment
+from course_lib.grading.hidden_tests import HIDDEN_DIR, HIDDEN_TESTS_FILE, auto_exercises
 from course_lib.grading.probe import REPORT_MIME
-from course_lib.solutions import lstm_numpy
+from course_lib.solutions import lstm_gates as solution
 
 pytestmark = pytest.mark.notebook
 
 REPO = Path(__file__).resolve().parents[2]
-ASSIGNMENT = "01_lstm_gates"
-NOTEBOOK = "lstm_gates"
-SOURCE = REPO / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-RELEASE = REPO / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-EXERCISES = ("sigmoid", "forget_gate", "input_gate", "candidate_cell", "output_gate",
-             "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward")
+ROW = get_assignment("01_lstm_gates")
+ASSIGNMENT = ROW.name
+NOTEBOOK = ROW.notebook
+SOURCE = ROW.source_notebook(REPO)
+RELEASE = ROW.release_notebook(REPO)
+#: the automatically graded exercises, in notebook order, from the source notebook's nbgrader metadata
+EXERCISES = tuple(auto_exercises(SOURCE))
 API_FUNCTIONS = set(EXERCISES)  # one solution function per automatically graded exercise, same name
 MARKER_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$")
 #: what must never reach a student
@@ -64,12 +72,13 @@ def build_started(tmp_path_factory):
     """
     root = tmp_path_factory.mktemp("fresh_build")
     for name in ["nbgrader_config.py", *_tracked("source/")]:
-        if name.endswith("hidden_tests.json"):
+        if HIDDEN_DIR in Path(name).parts:
             continue
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, target)
     assert not (root / "release").exists()
+    assert not ROW.hidden_dir(root).exists(), "the scratch course must start without hidden/ (the build makes it)"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     logs = tmp_path_factory.mktemp("fresh_build_logs")
@@ -102,8 +111,8 @@ def executed_source(build_started, tmp_path_factory):
     from nbclient import NotebookClient
 
     workdir = tmp_path_factory.mktemp("source_run")
-    for item in (REPO / "source" / ASSIGNMENT).iterdir():
-        if item.is_file() and item.name != "hidden_tests.json":
+    for item in ROW.source_dir(REPO).iterdir():
+        if item.is_file():  # released data next to the notebook; never hidden/ (a folder)
             shutil.copy2(item, workdir / item.name)
     notebook = nbformat.read(workdir / f"{NOTEBOOK}.ipynb", as_version=4)
     client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
@@ -112,6 +121,16 @@ def executed_source(build_started, tmp_path_factory):
         patch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")  # the kernel inherits it: no TensorFlow start-up chatter
         client.execute()
     return notebook
+
+
+# --------------------------------------------------------------------------- the exercise list
+def test_assignment_01_exercise_list_is_pinned():
+    """A deliberate regression check: the one place the exercise list and points of assignment 01 are written out
+    in the tests. Everything else reads them from the notebook metadata, so change this only on purpose."""
+    assert auto_exercises(SOURCE) == {
+        "sigmoid": 1, "forget_gate": 1, "input_gate": 1, "candidate_cell": 1, "output_gate": 1,
+        "lstm_cell_forward": 2, "lstm_forward": 2, "lstm_cell_backward": 3, "lstm_backward": 3,
+    }, f"the automatically graded exercises and points of {SOURCE.relative_to(REPO)} changed: {auto_exercises(SOURCE)}"
 
 
 # --------------------------------------------------------------------------- the source runs
@@ -165,17 +184,17 @@ def test_solution_cells_are_the_reference_functions():
         grade_id = _nbgrader(cell)["grade_id"]
         code = "\n".join(line for line in cell.source.splitlines() if not MARKER_LINE.match(line))
         function = _function_ast(code, f"solution cell {grade_id}")
-        reference = getattr(lstm_numpy, function.name, None)
+        reference = getattr(solution, function.name, None)
         assert reference is not None, (
-            f"solution cell {grade_id} defines {function.name}, which course_lib.solutions.lstm_numpy lacks")
-        expected = _function_ast(textwrap.dedent(inspect.getsource(reference)), f"lstm_numpy.{function.name}")
+            f"solution cell {grade_id} defines {function.name}, which {solution.__name__} lacks")
+        expected = _function_ast(textwrap.dedent(inspect.getsource(reference)), f"{solution.__name__}.{function.name}")
         assert ast.dump(function) == ast.dump(expected), (
-            f"solution cell {grade_id} differs from course_lib.solutions.lstm_numpy.{function.name}: the module is "
+            f"solution cell {grade_id} differs from {solution.__name__}.{function.name}: the module is "
             f"the single source of truth, paste its function into the cell (between the solution markers)")
         seen.append(function.name)
     assert len(seen) == len(set(seen)), f"functions defined by more than one solution cell: {seen}"
-    module_functions = {name for name, f in inspect.getmembers(lstm_numpy, inspect.isfunction)
-                        if f.__module__ == lstm_numpy.__name__ and not name.startswith("_")}
+    module_functions = {name for name, f in inspect.getmembers(solution, inspect.isfunction)
+                        if f.__module__ == solution.__name__ and not name.startswith("_")}
     assert set(seen) == module_functions == API_FUNCTIONS, (
         f"solution cells define {sorted(seen)}; the module's public functions are {sorted(module_functions)}; "
         f"the API is {sorted(API_FUNCTIONS)}")
@@ -214,9 +233,10 @@ def test_release_has_exactly_the_built_files(fresh_build):
     assert built == on_disk, f"release/ holds {on_disk}, a fresh build makes {built}"
     tracked = sorted(str(Path(f).relative_to("release")) for f in _tracked("release/"))
     assert tracked == built, f"git tracks {tracked} under release/, a fresh build makes {built}"
-    assert not any(Path(f).name == "hidden_tests.json" for f in built), f"hidden tests released: {built}"
-    assert (fresh_build / "source" / ASSIGNMENT / "hidden_tests.json").is_file(), (
-        "the build should write the hidden tests next to the source notebook")
+    assert not any(Path(f).name == HIDDEN_TESTS_FILE or HIDDEN_DIR in Path(f).parts for f in built), (
+        f"hidden tests released: {built}")
+    assert (ROW.hidden_dir(fresh_build) / HIDDEN_TESTS_FILE).is_file(), (
+        f"the build should write the hidden tests into source/{ASSIGNMENT}/{HIDDEN_DIR}/")
 
 
 # --------------------------------------------------------------------------- nothing secret released
@@ -238,7 +258,7 @@ def test_release_has_no_solutions_and_no_hidden_tests():
 
 
 def test_hidden_test_data_is_not_released(fresh_build):
-    hidden = json.loads((fresh_build / "source" / ASSIGNMENT / "hidden_tests.json").read_text(encoding="utf-8"))
+    hidden = json.loads((ROW.hidden_dir(fresh_build) / HIDDEN_TESTS_FILE).read_text(encoding="utf-8"))
     arrays = []
 
     def collect(value):
@@ -257,4 +277,47 @@ def test_hidden_test_data_is_not_released(fresh_build):
         text = release.read_text(encoding="utf-8")
         found = [a[:24] for a in arrays if a in text]
         assert not found, f"{release} contains {len(found)} reference arrays of the hidden tests"
-    assert not list((REPO / "release").rglob("hidden_tests.json")), "hidden_tests.json is in release/"
+    assert not list((REPO / "release").rglob(HIDDEN_TESTS_FILE)), f"{HIDDEN_TESTS_FILE} is in release/"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+
+
+def _args_digests(value) -> set[str]:
+    """Every ``args_digest`` of a hidden-tests file: short, distinctive strings of it."""
+    if isinstance(value, dict):
+        found = {value["args_digest"]} if isinstance(value.get("args_digest"), str) else set()
+        return found.union(*(_args_digests(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_args_digests(v) for v in value))
+    return set()
+
+
+def test_nothing_of_hidden_is_released(fresh_build):
+    """After a fresh build, no file of source/01_lstm_gates/hidden/ is in release/: not by name, not by content
+    (sha256 of every hidden file against every released file), not as a fragment (its args digests)."""
+    hidden_dirs = [ROW.hidden_dir(fresh_build)] + ([ROW.hidden_dir(REPO)] if ROW.hidden_dir(REPO).is_dir() else [])
+    hidden = {path: _sha256(path) for folder in hidden_dirs for path in _files(folder)}
+    assert any(p.name == HIDDEN_TESTS_FILE for p in hidden), (
+        f"the fresh build wrote nothing into {ROW.hidden_dir(fresh_build)}: {sorted(map(str, hidden))}")
+    names = {p.name for p in hidden}
+    digests = set().union(*(_args_digests(json.loads(p.read_text(encoding="utf-8")))
+                            for p in hidden if p.name == HIDDEN_TESTS_FILE))
+    assert len(digests) >= len(EXERCISES), f"the hidden tests hold only {len(digests)} args digests"
+    for release in (fresh_build / "release", REPO / "release"):
+        released = {path: _sha256(path) for path in _files(release)}
+        assert released, f"{release} holds no file"
+        by_name = [str(p.relative_to(release)) for p in released if p.name in names or HIDDEN_DIR in p.parts]
+        assert not by_name, f"{release} holds files named like those of hidden/: {by_name}"
+        by_content = [(str(p.relative_to(release)), str(h)) for p, digest in released.items()
+                      for h, hidden_digest in hidden.items() if digest == hidden_digest]
+        assert not by_content, f"{release} holds copies of hidden files (released, hidden): {by_content}"
+        for path in released:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            fragments = sorted(d for d in digests if d in text)
+            assert not fragments, f"{path} holds {len(fragments)} args digests of the hidden tests: {fragments[:3]}"
