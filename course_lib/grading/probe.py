@@ -13,6 +13,7 @@ another one defines it in its inputs module (``OPS``), which the probe merges in
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import warnings
@@ -29,9 +30,10 @@ Op = Callable[[Mapping[str, Any], Mapping[str, Any]], dict]
 
 
 # --------------------------------------------------------------------------- evaluation
-def _call(function: Callable, args: list) -> Any:
-    # Fresh copies: a function that writes into its inputs must not change the next request's inputs.
-    return function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+def call_pristine(function: Callable, args: list) -> Any:
+    """``function(*args)`` on deep copies of the arguments (caches included): a function that writes into its
+    inputs, or consumes a list it is given, changes nothing the probe uses afterwards."""
+    return function(*copy.deepcopy(list(args)))
 
 
 def _op_call(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:
@@ -40,7 +42,7 @@ def _op_call(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:
         warnings.simplefilter("always")
         # Overflow, invalid and divide-by-zero are mistakes worth reporting; underflow to 0 is the right answer.
         with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
-            value = _call(function, list(request["args"]))
+            value = call_pristine(function, list(request["args"]))
     if "keep" in request:
         # Report only the outputs that are graded (not the student's cache, whose layout is theirs).
         arity = int(request["arity"])
@@ -68,13 +70,13 @@ def gradcheck(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> tuple
     eps = float(request.get("eps", 1e-5))
 
     def loss() -> float:
-        outputs = _call(forward, [args[n] for n in names])
+        outputs = call_pristine(forward, [args[n] for n in names])
         return float(sum(np.sum(np.asarray(outputs[i], dtype=np.float64) * u)
                          for i, u in zip(output_index, upstream)))
 
-    outputs = _call(forward, [args[n] for n in names])
+    outputs = call_pristine(forward, [args[n] for n in names])
     cache = outputs[request["cache_index"]]
-    analytic = backward(*[np.array(u, copy=True) for u in upstream], cache)
+    analytic = call_pristine(backward, [*upstream, cache])
     numeric = {}
     for name in request["wrt"]:
         array = args[name]

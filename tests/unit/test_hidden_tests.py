@@ -216,3 +216,29 @@ def test_functions_that_compute_nothing_earn_nothing(expected):
     namespace = {name: zeros_like_reference(name) for name in POINTS}
     verdicts = grade(namespace, expected)
     assert sum(v.points for v in verdicts.values()) == 0, "\n".join(v.text() for v in verdicts.values())
+
+
+def test_a_backward_that_consumes_its_caches_gets_full_marks(expected):
+    """Correct code that pops from the caches list, or writes into a cache, must not fail the probe's own later
+    steps (the numerical gradient, the cell-backward basis): every call gets pristine copies."""
+    def lstm_backward(dh_seq, caches):
+        grads, dh, dc, dxs = None, np.zeros_like(dh_seq[:, 0]), np.zeros_like(dh_seq[:, 0]), []
+        for t in range(dh_seq.shape[1] - 1, -1, -1):
+            step = lstm_numpy.lstm_cell_backward(dh_seq[:, t] + dh, dc, caches.pop())
+            dh, dc = step["dh_prev"], step["dc_prev"]
+            dxs.insert(0, step["dx_t"])
+            grads = {k: step[k] + (grads[k] if grads else 0) for k in ("dkernel", "drecurrent_kernel", "dbias")}
+        return dict(dx=np.stack(dxs, 1), dh0=dh, dc0=dc, **grads)
+
+    def lstm_cell_backward(dh_t, dc_t, cache):
+        grads = lstm_numpy.lstm_cell_backward(dh_t, dc_t, cache)
+        cache.clear()  # a cache used once, then thrown away
+        return grads
+
+    namespace = dict(vars(lstm_numpy), lstm_backward=lstm_backward)
+    verdicts = grade(namespace, expected)
+    assert verdicts["lstm_backward"].points == POINTS["lstm_backward"], verdicts["lstm_backward"].text()
+    namespace = dict(vars(lstm_numpy), lstm_cell_backward=lstm_cell_backward)
+    verdicts = grade(namespace, expected)
+    for exercise in ("lstm_cell_backward", "lstm_backward"):
+        assert verdicts[exercise].points == POINTS[exercise], verdicts[exercise].text()

@@ -149,8 +149,8 @@ def _op_unroll(namespace, request) -> dict:
     h_steps, c_steps, gate_steps = [], [], {name: [] for name in gates}
     for t in range(x.shape[1]):
         for name, (gate, blocks) in gates.items():
-            gate_steps[name].append(np.asarray(probe._call(gate, [x[:, t, :], h, *blocks])))
-        h, c, _ = probe._call(cell, [x[:, t, :], h, c, kernel, recurrent_kernel, bias])
+            gate_steps[name].append(np.asarray(probe.call_pristine(gate, [x[:, t, :], h, *blocks])))
+        h, c, _ = probe.call_pristine(cell, [x[:, t, :], h, c, kernel, recurrent_kernel, bias])
         h_steps.append(np.asarray(h))
         c_steps.append(np.asarray(c))
     value = {"h_seq": np.stack(h_steps, axis=1), "h_T": h, "c_T": c, "c_seq": np.stack(c_steps, axis=1)}
@@ -185,7 +185,7 @@ def _cell_backward_basis(namespace, name: str, h_seq, caches) -> dict:
                 unit[k] = 1.0
                 zero = np.zeros((batch, units))
                 args = (unit.reshape(batch, units), zero) if which == "dh" else (zero, unit.reshape(batch, units))
-                grads = cell_backward(*args, caches[t])
+                grads = probe.call_pristine(cell_backward, [*args, caches[t]])
                 for key, array in grads.items():
                     columns.setdefault(f"{which}/{key}", []).append(np.asarray(array, dtype=np.float64))
     return {key: np.stack(arrays).reshape(steps, batch * units, *arrays[0].shape) for key, arrays in columns.items()}
