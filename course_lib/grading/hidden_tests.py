@@ -90,13 +90,15 @@ def build_hidden_tests(root: Path, assignment: Assignment) -> dict:
 
 
 def judge_namespace(root: Path, assignment: Assignment, namespace: dict, expected: dict,
-                    exercises: list[str] | None = None, strict: bool = False) -> dict:
+                    exercises: list[str] | None = None, strict: bool = False,
+                    points: dict[str, float] | None = None) -> dict:
     """Grade the functions of ``namespace`` in this process, exactly as a kernel's report would be graded:
-    ``{exercise: ExerciseVerdict}``. ``expected`` is the built ``{exercise: reference values}``."""
+    ``{exercise: ExerciseVerdict}``. ``expected`` is the built ``{exercise: reference values}``; ``points``
+    (``auto_exercises`` of the notebook) is read from the notebook when not given."""
     from course_lib.grading.verdicts import JudgeContext, judge_exercise
 
     suite = load_suite(assignment.stem)
-    points = auto_exercises(assignment.source_notebook(root))
+    points = points or auto_exercises(assignment.source_notebook(root))
     verdicts = {}
     for exercise in exercises or list(points):
         results = evaluate_requests(namespace, suite.requests(exercise), suite.ops)
@@ -112,15 +114,15 @@ def run_targets(root: Path, assignment: Assignment, expected: dict) -> None:
     Only the exercises with alternatives are evaluated (no trained model is needed for them).
     """
     suite = load_suite(assignment.stem)
-    exercises = [e for e in auto_exercises(assignment.source_notebook(root))
-                 if any(c.alternative for c in suite.exercise_checks(e))]
+    points = auto_exercises(assignment.source_notebook(root))  # read once, not once per sample mistake
+    exercises = [e for e in points if any(c.alternative for c in suite.exercise_checks(e))]
     if not exercises:
         return
     subjects = {"the reference": None, **{f"the sample mistake {m.name}": m for m in assignment.mistakes()}}
     for who, mistake in subjects.items():
         try:
             judge_namespace(root, assignment, reference_namespace(assignment, mistake), expected, exercises,
-                            strict=True)
+                            strict=True, points=points)
         except CourseError:
             raise
         except Exception as error:  # noqa: BLE001 - re-raised with what the instructor must fix
