@@ -32,8 +32,11 @@ class Check:
     description : str
         What was called, in the student's terms (function, shapes, dtype).
     kind : str
-        ``"outputs"`` (compare returned arrays), ``"gradient"`` (compare one gradient), ``"no_warnings"``, or
-        ``"model"`` (a trained model the notebook saved, scored on held-out data by the grader).
+        ``"outputs"`` (compare returned arrays), ``"gradient"`` (compare one gradient), ``"gradients"`` (every
+        gradient of the request at once), ``"no_warnings"``, ``"unchanged"`` (the call left its arguments as they
+        were), ``"cache_kept"`` / ``"caches"`` (a forward's caches stay what they were; see
+        :mod:`course_lib.grading.verdicts`), or ``"model"`` (a trained model the notebook saved, scored on held-out
+        data by the grader).
     names : tuple of str
         For ``"outputs"``: the names of the returned values, in order. For ``"gradient"``: the student's key
         (e.g. ``"dkernel"``) and the argument it differentiates (``"kernel"``).
@@ -50,6 +53,13 @@ class Check:
     alternative : str or None
         Second acceptable targets built from the student's *own* other functions, so that a bug is charged once,
         where it is: comma-separated names of functions of the assignment's ``targets`` module.
+    requires : str
+        For checks of how a value was computed (``no_warnings``, ``unchanged``, ``cache_kept``, ``caches``): the id
+        of the check of the same exercise whose value must be right first (computing a wrong value safely earns
+        nothing).
+    calls : tuple of (function name, count)
+        For gradient checks: how many calls of each of the student's forward functions the backward may make
+        per time step; more is numerical differentiation, which earns nothing.
     """
 
     id: str
@@ -66,14 +76,18 @@ class Check:
     metric: str = ""
     threshold: float = 0.0
     heldout: str = ""
+    requires: str = ""
+    calls: tuple[tuple[str, int], ...] = ()
 
 
 def own_target(display: str):
     """Mark a function of an assignment's ``targets`` module as an own-function target.
 
     ``display`` completes "consistent with your own ..." in the verdict (e.g. ``"gate functions"``). A target is
-    called as ``target(request, value_of, request_id)`` and returns the acceptable answer, or ``None`` when the
-    student's reported values do not allow building it (a wrong shape, a function that raised). It must not raise
+    called as ``target(request, reports, request_id)`` (``reports``: a :class:`course_lib.grading.verdicts.Reports`,
+    the decoded values of every exercise reported so far) and returns the acceptable answer (for a gradient check,
+    a dict or a list of dicts, any of which is acceptable), or ``None`` when the student's reported values do not
+    allow building it (a wrong shape, a function that raised). It must not raise
     for such values: ``lstm-course build`` runs every target on the reference and on every sample mistake, and a
     target that raises there is a bug of the course, reported at build time.
     """

@@ -99,12 +99,17 @@ def judge_namespace(root: Path, assignment: Assignment, namespace: dict, expecte
 
     suite = load_suite(assignment.stem)
     points = points or auto_exercises(assignment.source_notebook(root))
+    judged = exercises or list(points)
+    reported = {}
+    for exercise in points:  # in notebook order, as a kernel reports them (a target may use earlier exercises)
+        if exercise in judged or any(c.alternative for c in suite.checks):
+            results = evaluate_requests(namespace, suite.requests(exercise), suite.ops)
+            reported[exercise] = json.loads(json.dumps(results))  # through JSON, as the grader reads a report
     verdicts = {}
-    for exercise in exercises or list(points):
-        results = evaluate_requests(namespace, suite.requests(exercise), suite.ops)
-        payload = json.loads(json.dumps({"results": results}))  # through JSON, as the grader reads a report
-        verdicts[exercise] = judge_exercise(suite, exercise, points[exercise], payload, expected.get(exercise, {}),
-                                            context=JudgeContext(strict=strict))
+    for exercise in judged:
+        verdicts[exercise] = judge_exercise(suite, exercise, points[exercise], {"results": reported[exercise]},
+                                            expected.get(exercise, {}), context=JudgeContext(strict=strict),
+                                            others=reported)
     return verdicts
 
 

@@ -10,7 +10,6 @@ code printed or raised is kept after the verdict as feedback, but can no longer 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from traitlets import Integer, Unicode
 from course_lib.grading.checks import Check, Suite, load_suite
 from course_lib.grading.hidden_tests import HIDDEN_DIR, HiddenTestsError, load_hidden_tests
 from course_lib.grading.probe import REPORT_MIME
-from course_lib.grading.wire import PROTOCOL, Unsupported, decode_value
+from course_lib.grading.wire import PROTOCOL, Reported, Unsupported, decode_value
 
 MAX_REPORT_CHARS = 5_000_000
 MAX_VERDICT_CHARS = 8_000   # what one exercise's verdict may say (the feedback page shows it)
@@ -52,6 +51,9 @@ class CheckVerdict:
     passed: bool
     message: str
     reason: str = ""   # for a failed check: what went wrong, without the description (to group alike failures)
+    #: for a failed check, the kind of failure (chooses the hint): "raised", "upstream" (an earlier function
+    #: raised), "grader", "malformed", "shape", "values", "modified", "cache", "warning", "numerical", "requires"
+    kind: str = ""
 
 
 @dataclass
@@ -68,13 +70,11 @@ class ExerciseVerdict:
         if self.problem:
             lines.append(f"  ✗ {self.problem}")
         failed = [v for v in self.checks if not v.passed]
-        reasons = {v.reason for v in failed}
-        if len(failed) > 1 and len(failed) == len(self.checks) and len(reasons) == 1 and failed[0].reason:
-            # one cause for everything (typically NotImplementedError): say it once
-            lines.append(f"  ✗ all {len(failed)} checks: {failed[0].reason}")
-        else:
-            lines += [f"  {'✓' if v.passed else '✗'} {v.message}" for v in self.checks]
-        hints = list(dict.fromkeys(v.check.hint for v in failed if v.check.hint))
+        lines += [f"  {'✓' if v.passed else '✗'} {v.message}" for v in self.checks]
+        # one hint per kind of failure: the exercise's own where the values or the code are at fault, none where
+        # an earlier function or the grader is
+        hints = list(dict.fromkeys(
+            GENERIC_HINTS.get(v.kind, v.check.hint) for v in failed if GENERIC_HINTS.get(v.kind, v.check.hint)))
         lines += [f"  Hint: {hint}" for hint in hints]
         text = "\n".join(lines)
         return text if len(text) <= MAX_VERDICT_CHARS else text[:MAX_VERDICT_CHARS] + "\n  [verdict shortened]"
@@ -84,11 +84,88 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+# --------------------------------------------------------------------------- reported values
+class Reports:
+    """The decoded values a kernel reported, for one exercise and the exercises reported before it in the
+    notebook (an own-function target may use another exercise's values, e.g. the gate targets the sigmoid's)."""
+
+    def __init__(self, suite: Suite, exercise: str, results: dict, others: dict | None = None):
+        self.suite, self.exercise = suite, exercise
+        self._results = {**(others or {}), exercise: results}
+        self._decoded: dict = {}
+
+    def result(self, request_id: str, exercise: str | None = None) -> tuple[Any, dict, str | None]:
+        """``(value, entry, problem)``: the decoded value, the raw entry, and what went wrong (or ``None``)."""
+        exercise = exercise or self.exercise
+        key = (exercise, request_id)
+        if key not in self._decoded:
+            results = self._results.get(exercise)
+            entry = results.get(request_id) if isinstance(results, dict) else None
+            self._decoded[key] = (*_decoded_result(entry), entry if isinstance(entry, dict) else {})
+        value, problem, entry = self._decoded[key]
+        return value, entry, problem
+
+    def value(self, request_id: str, exercise: str | None = None) -> Any:
+        value, _, problem = self.result(request_id, exercise)
+        return None if problem else value
+
+    def extra(self, request_id: str, exercise: str | None = None) -> dict:
+        """The extra values a request reported (recorded calls, cache arrays...), decoded; ``{}`` if none."""
+        exercise = exercise or self.exercise
+        key = (exercise, request_id, "extra")
+        if key not in self._decoded:
+            _, entry, problem = self.result(request_id, exercise)
+            extra = {}
+            if not problem and isinstance(entry.get("extra"), dict):
+                try:
+                    extra = decode_value(entry["extra"])
+                except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+                    extra = {}
+            self._decoded[key] = extra if isinstance(extra, dict) else {}
+        return self._decoded[key]
+
+    def request(self, request_id: str, exercise: str | None = None) -> dict:
+        return self.suite.requests(exercise or self.exercise)[request_id]
+
+
+def _decoded_result(result: Any) -> tuple[Any, str | None]:
+    if not isinstance(result, dict):
+        return None, "no value was reported (the test cell did not run to the end)"
+    if not result.get("ok"):
+        return None, "raised"
+    try:
+        return decode_value(result["value"]), None
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as error:
+        return None, f"the reported value is malformed ({str(error)[:200]})"
+
+
+def _shape_text(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{value.shape}" + ("" if value.dtype == np.float64 else f" {value.dtype}")
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+def call_text(request: dict) -> str:
+    """The call a request made, in the student's terms: ``forget_gate(x_t (3, 4), h_prev (3, 5), ...)``; for a
+    backward pass, its own arguments and the forward call its cache came from."""
+    names = request.get("arg_names") or [f"argument {k + 1}" for k in range(len(request.get("args", [])))]
+    args = ", ".join(f"{n} {_shape_text(a)}" for n, a in zip(names, request.get("args", [])))
+    if "backward_arg_names" in request and "upstream" in request:
+        upstream = ", ".join(f"{n} {_shape_text(a)}" for n, a in zip(request["backward_arg_names"],
+                                                                       request["upstream"]))
+        source = request.get("cell") if request.get("op") == "unroll_backward" else request.get("forward")
+        last = request["backward_arg_names"][len(request["upstream"])]
+        return f"{request.get('function')}({upstream}, {last} from your {source}({args}))"
+    return f"{request.get('function', request.get('op', '?'))}({args})"
+
+
 # --------------------------------------------------------------------------- comparisons
 def _as_outputs(value: Any, count: int) -> tuple:
     if count == 1:
         return (value,)
-    return value if isinstance(value, tuple) else (value,)
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def _compare_arrays(name: str, got: Any, expected: np.ndarray, rtol: float, atol: float) -> str | None:
@@ -97,6 +174,8 @@ def _compare_arrays(name: str, got: Any, expected: np.ndarray, rtol: float, atol
         return f"{name} is a {got}, expected a NumPy array of shape {expected.shape}"
     if not isinstance(got, np.ndarray):
         return f"{name} is a {type(got).__name__}, expected a NumPy array of shape {expected.shape}"
+    if isinstance(got, Reported) and not got.is_array:
+        return f"{name} is a {got.container}, expected a NumPy array of shape {expected.shape}"
     if got.shape != expected.shape:
         return f"{name} has shape {got.shape}, expected {expected.shape}"
     if not np.all(np.isfinite(got)):
@@ -131,38 +210,29 @@ def _informative(targets: list, references: list) -> bool:
 
 
 def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
 
 
-def _decoded_result(results: dict, request: str) -> tuple[Any, str | None]:
-    result = results.get(request)
-    if not isinstance(result, dict):
-        return None, "no value was reported (the test cell did not run to the end)"
-    if not result.get("ok"):
-        return None, f"your code raised {str(result.get('error', 'an error'))[:300]}"
-    try:
-        return decode_value(result["value"]), None
-    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as error:
-        return None, f"the reported value is malformed ({error})"
-
-
-def _own_target(suite: Suite, name: str, exercise_requests: dict, request_id: str, results: dict,
-                context: JudgeContext) -> Any:
-    """The acceptable answer that target ``name`` builds from the student's own other functions (or ``None``)."""
-    target = suite.target(name)
-
-    def value_of(rid: str) -> Any:
-        value, problem = _decoded_result(results, rid)
-        return None if problem else value
-
-    if context.strict:  # build time: a target that raises is a bug of the course
-        return target(exercise_requests[request_id], value_of, request_id)
-    try:
-        return target(exercise_requests[request_id], value_of, request_id)
-    except Exception as error:  # noqa: BLE001 - hostile values may break a target: no credit, and the log says so
-        context.problems.append(f"{suite.stem}: target {name} could not use the reported values "
-                                f"({type(error).__name__}: {str(error)[:200]})")
-        return None
+def _own_targets(suite: Suite, check: Check, reports: Reports, context: JudgeContext) -> list[tuple[str, Any]]:
+    """``[(display, target)]`` of the check's alternatives that could be built (each run isolated: one that fails
+    on hostile values gives no credit, is logged, and costs nothing else)."""
+    out = []
+    for name in _alternatives(check):
+        target = suite.target(name)
+        request = reports.request(check.request)
+        if context.strict:  # build time: a target that raises is a bug of the course
+            value = target(request, reports, check.request)
+        else:
+            try:
+                value = target(request, reports, check.request)
+            except Exception as error:  # noqa: BLE001 - hostile values may break a target: no credit, logged
+                context.problems.append(f"{suite.stem}: target {name} could not use the reported values "
+                                        f"({type(error).__name__}: {str(error)[:200]})")
+                value = None
+        if value is not None:
+            out.append((target.display, value))
+    return out
 
 
 def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -> tuple[bool, str]:
@@ -181,117 +251,196 @@ def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -
     return better, f"{check.metric} on held-out data {value:.4g} (needs {relation} {check.threshold:g})"
 
 
-def judge_check(check: Check, suite: Suite, exercise_requests: dict, results: dict, expected: dict,
-                context: JudgeContext | None = None) -> CheckVerdict:
-    """Compare one check's reported value with the reference (and the student's own-function targets)."""
+def _raised(check: Check, suite: Suite, reports: Reports, entry: dict, context: JudgeContext) -> CheckVerdict:
+    """The verdict of a check whose request raised: the student's own error, an earlier function's (the exercise
+    could not be judged), or the grader's (could not be checked: not the student's fault, and logged)."""
+    request = reports.request(check.request)
+    error = str(entry.get("error", "an error"))[:300]
+    function = str(request.get("function", ""))
+    where = str(entry.get("raised_in", ""))
+    exercises = {c.exercise for c in suite.checks}
+    if entry.get("grader_error"):
+        context.problems.append(f"{suite.stem}: {check.id}: the grader's own step failed: {error}")
+        why = (f"could not be checked: the grader's own step failed ({error}); this is not your code's fault, "
+               "and your instructor has been told")
+        return CheckVerdict(check, False, f"{check.description}: {why}.", reason=why, kind="grader")
+    if where and where != function and where in exercises:
+        why = (f"could not be judged: your {where} raised {error} when {call_text(request)} ran; fix {where} "
+               f"first (this exercise is judged again once it works)")
+        return CheckVerdict(check, False, f"{check.description}: {why}.", reason=why, kind="upstream")
+    why = f"{call_text(request)} raised {error}"
+    return CheckVerdict(check, False, f"{check.description}: {why}.", reason=why, kind="raised")
+
+
+def judge_check(check: Check, suite: Suite, reports: Reports, expected: dict,
+                context: JudgeContext | None = None, passed: dict | None = None) -> CheckVerdict:
+    """Compare one check's reported value with the reference (and the student's own-function targets).
+
+    ``passed`` maps the ids of the exercise's checks judged so far to whether they passed (for ``requires``).
+    """
     context = context or JudgeContext()
     if context.strict:  # build time: every target runs, even where the answer is right and none is needed
-        for alternative in _alternatives(check):
-            _own_target(suite, alternative, exercise_requests, check.request, results, context)
-    fail = lambda why: CheckVerdict(check, False, f"{check.description}: {why}.", reason=why)  # noqa: E731
+        _own_targets(suite, check, reports, context)
+    fail = lambda why, kind="values": CheckVerdict(  # noqa: E731
+        check, False, f"{check.description}: {why}.", reason=why, kind=kind)
+    got, entry, problem = reports.result(check.request)
+    if problem == "raised":
+        return _raised(check, suite, reports, entry, context)
+    if problem:
+        return fail(problem, "malformed")
     if check.kind == "model":  # judged on held-out data: there is no reference value to compare with
-        got, problem = _decoded_result(results, check.request)
-        if problem:
-            return CheckVerdict(check, False, f"{check.description}: {problem}.", reason=problem)
-        passed, message = _judge_model(check, exercise_requests[check.request], got, context)
-        return CheckVerdict(check, passed, f"{check.description}: {message}", reason="" if passed else message)
+        ok, message = _judge_model(check, reports.request(check.request), got, context)
+        return CheckVerdict(check, ok, f"{check.description}: {message}", reason="" if ok else message)
+    if check.requires and not (passed or {}).get(check.requires, False):
+        return fail("the values are wrong, so how they were computed earns nothing yet", "requires")
     reference = expected.get(check.request)
     if not isinstance(reference, dict) or not reference.get("ok"):
-        return fail("no reference value was built for this check (instructor: rebuild the assignment)")
-    student = results.get(check.request)
-    if isinstance(student, dict) and student.get("args_digest") != reference.get("args_digest"):
-        return fail("the test inputs differ from those of the build (instructor: rebuild the assignment)")
-    got, problem = _decoded_result(results, check.request)
-    if problem:
-        return fail(problem)
+        return fail("no reference value was built for this check (instructor: rebuild the assignment)", "grader")
+    if entry.get("args_digest") != reference.get("args_digest"):
+        return fail("the test inputs differ from those of the build (instructor: rebuild the assignment)", "grader")
     want = decode_value(reference["value"])
+    request = reports.request(check.request)
 
     if check.kind == "no_warnings":
-        # only a right answer can be credited for being computed safely
-        if _compare_arrays(check.names[0], got, np.asarray(want), check.rtol, check.atol) is not None:
-            return fail("the values are wrong, so computing them without overflow earns nothing")
-        warnings = results[check.request].get("warnings") or []
+        warnings = entry.get("warnings") or []
         if warnings:
-            return fail(f"NumPy warned: {str(warnings[0])[:200]}")
+            return fail(f"NumPy warned: {str(warnings[0])[:200]}", "warning")
         return CheckVerdict(check, True, f"{check.description}: no overflow warnings")
+    if check.kind == "unchanged":
+        mutated = entry.get("mutated") or []
+        if mutated:
+            names = request.get("backward_arg_names") or request.get("arg_names") or []
+            which = ", ".join(names[k] if isinstance(k, int) and 0 <= k < len(names) else f"argument {k}"
+                              for k in mutated[:6])
+            return fail(f"{request.get('function')} modified its argument(s) {which} (called as "
+                        f"{call_text(request)})", "modified")
+        return CheckVerdict(check, True, f"{check.description}: yes")
+    if check.kind == "cache_kept":
+        kept = reports.extra(check.request).get("cache_unchanged")
+        if not (isinstance(kept, np.ndarray) and kept.size == 1 and float(kept) == 1.0):
+            return fail("the cache returned by one call changed when lstm_cell_forward was called again", "cache")
+        return CheckVerdict(check, True, f"{check.description}: yes")
+    if check.kind == "caches":
+        return _judge_caches(check, request, reports.extra(check.request), fail)
 
     if check.kind == "outputs":
         got_outputs = _as_outputs(got, len(check.names))
         want_outputs = _as_outputs(want, len(check.names))
         if len(got_outputs) != len(check.names):
             return fail(f"expected {len(check.names)} returned values ({', '.join(check.names)}), "
-                        f"got {len(got_outputs)}")
+                        f"got {len(got_outputs)}", "shape")
         problems = [p for p in (_compare_arrays(n, g, np.asarray(w), check.rtol, check.atol)
                                 for n, g, w in zip(check.names, got_outputs, want_outputs)) if p]
         if not problems:
             return CheckVerdict(check, True, f"{check.description}: correct")
-        for alternative in _alternatives(check):
-            own = _own_target(suite, alternative, exercise_requests, check.request, results, context)
-            if own is not None and _informative(list(own), [np.asarray(w) for w in want_outputs]) and all(
-                _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
-                for n, g, t in zip(check.names, got_outputs, own)
-            ):
-                return CheckVerdict(check, True, f"{check.description}: consistent with "
-                                                 f"{suite.target(alternative).display} (its mistake is charged there)")
-        return fail("; ".join(problems))
+        if all(isinstance(g, np.ndarray) and (not isinstance(g, Reported) or g.is_array) and
+               g.shape == np.shape(w) for g, w in zip(got_outputs, want_outputs)):
+            for display, own in _own_targets(suite, check, reports, context):
+                if _informative(list(own), [np.asarray(w) for w in want_outputs]) and all(
+                        _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
+                        for n, g, t in zip(check.names, got_outputs, own)):
+                    return CheckVerdict(check, True, f"{check.description}: consistent with {display} "
+                                                     f"(its mistake is charged there)")
+        kind = "values" if all(p.endswith(")") and " is wrong: " in p for p in problems) else "shape"
+        return fail(f"{call_text(request)}: " + "; ".join(problems), kind)
 
-    if check.kind == "gradient":
-        key, arg = check.names
-        if not isinstance(got, dict) or not isinstance(got.get("analytic"), dict):
-            return fail("the backward function must return a dict of gradients")
-        analytic = got["analytic"]
-        if key not in analytic:
-            return fail(f"the returned dict has no key '{key}' (keys: {', '.join(sorted(analytic)) or 'none'})")
-        grad = analytic[key]
-        reference_grad = np.asarray(want["analytic"][key])
-        if not isinstance(grad, np.ndarray) or isinstance(grad, Unsupported):
-            return fail(f"{key} is not a NumPy array")
-        if grad.shape != reference_grad.shape:
-            return fail(f"{key} has shape {grad.shape}, expected {reference_grad.shape} (the shape of {arg})")
-        if not np.all(np.isfinite(grad)):
-            return fail(f"{key} contains NaN or inf")
-        error_reference = _relative_error(grad, reference_grad)
-        if error_reference <= check.rtol:
-            return CheckVerdict(check, True, f"{check.description}: correct (relative error {error_reference:.1e})")
-        numeric = got.get("numeric", {}).get(arg) if isinstance(got.get("numeric"), dict) else None
-        if isinstance(numeric, np.ndarray) and numeric.shape == grad.shape and _non_degenerate(got, want):
-            error_own = _relative_error(grad, numeric)
-            if error_own <= check.rtol:
-                return CheckVerdict(check, True, f"{check.description}: matches the numerical gradient of your "
-                                                 f"own forward (relative error {error_own:.1e})")
-        keys = sorted(want["analytic"])
-        for alternative in _alternatives(check):
-            own = _own_target(suite, alternative, exercise_requests, check.request, results, context)
-            if isinstance(own, dict) and _informative([own.get(k) for k in keys], [want["analytic"][k] for k in keys]) \
-                    and _relative_error(grad, own[key]) <= check.rtol:
-                return CheckVerdict(check, True, f"{check.description}: correct for "
-                                                 f"{suite.target(alternative).display} "
-                                                 f"(that mistake is charged where it is)")
-        problem = _compare_arrays(key, grad, reference_grad, 1e-4, 1e-7) or ""
-        return fail(f"relative error {error_reference:.1e} against the expected gradient (tolerance "
-                    f"{check.rtol:g}); {problem}")
-
+    if check.kind in ("gradient", "gradients"):
+        return _judge_gradients(check, suite, reports, got, want, request, context, fail)
     raise ValueError(f"unknown check kind {check.kind!r}")
+
+
+def _judge_caches(check: Check, request: dict, extra: dict, fail) -> CheckVerdict:
+    steps = int(np.shape(request["args"][0])[1])
+    returned = extra.get("caches_returned")
+    status = extra.get("caches")
+    count = int(float(returned)) if isinstance(returned, np.ndarray) and returned.size == 1 else -1
+    if count < 0:
+        return fail("caches is not a list", "cache")
+    if count != steps or not isinstance(status, np.ndarray) or status.shape != (steps,):
+        return fail(f"caches has {count} entries for {steps} time steps", "cache")
+    bad = [t for t in range(steps) if status[t] < 1]
+    if bad:
+        t = bad[0]
+        unsure = " (your lstm_cell_backward could not be used to compare them)" if status[t] == -1 else ""
+        return fail(f"caches[{t}] is not the cache lstm_cell_forward returned at step {t}{unsure}: caches in "
+                    "the wrong order, or one cache object reused and changed at every step", "cache")
+    return CheckVerdict(check, True, f"{check.description}: yes")
+
+
+def _judge_gradients(check: Check, suite: Suite, reports: Reports, got: Any, want: dict, request: dict,
+                     context: JudgeContext, fail) -> CheckVerdict:
+    """One gradient (``"gradient"``) or all of them (``"gradients"``): exact against the reference, or against
+    an own-function target; never if the backward was computed by numerical differentiation or autodiff."""
+    keys = check.names if check.kind == "gradients" else check.names[:1]
+    if not isinstance(got, dict):
+        return fail(f"{call_text(request)} must return a dict of gradients, returned a "
+                    f"{getattr(got, 'container', type(got).__name__)}", "shape")
+    extra = reports.extra(check.request)
+    steps = int(np.shape(request["upstream"][0])[1]) if np.ndim(request["upstream"][0]) == 3 else 1
+    counts = extra.get("calls_in_backward") if isinstance(extra.get("calls_in_backward"), dict) else {}
+    for name, per_step in check.calls:
+        n = counts.get(name)
+        n = int(float(n)) if isinstance(n, np.ndarray) and n.size == 1 else 0
+        if n > per_step * steps:
+            return fail(f"{request['function']} called your {name} {n} times while computing the gradients: that "
+                        "is numerical differentiation, which earns no points (the exercise is to derive the "
+                        "backward pass)", "numerical")
+    tapes = extra.get("autodiff_tapes")
+    if isinstance(tapes, np.ndarray) and tapes.size == 1 and float(tapes) > 0:
+        return fail(f"{request['function']} used automatic differentiation (tf.GradientTape), which earns no "
+                    "points (the exercise is to derive the backward pass)", "numerical")
+    for key in keys:
+        grad, reference_grad = got.get(key), np.asarray(want[key])
+        if key not in got:
+            return fail(f"the returned dict has no key '{key}' (keys: {', '.join(sorted(got)) or 'none'})", "shape")
+        if not isinstance(grad, np.ndarray) or (isinstance(grad, Reported) and not grad.is_array):
+            return fail(f"{key} is a {getattr(grad, 'container', type(grad).__name__)}, expected a NumPy array",
+                        "shape")
+        if grad.shape != reference_grad.shape:
+            return fail(f"{key} has shape {grad.shape}, expected {reference_grad.shape}", "shape")
+        if not np.all(np.isfinite(grad)):
+            return fail(f"{key} contains NaN or inf", "values")
+    errors = {key: _relative_error(got[key], want[key]) for key in keys}
+    if max(errors.values()) <= check.rtol:
+        return CheckVerdict(check, True, f"{check.description}: correct (relative error "
+                                         f"{max(errors.values()):.1e})")
+    all_keys = sorted(want)
+    for display, own in _own_targets(suite, check, reports, context):
+        for target in own if isinstance(own, list) else [own]:
+            if isinstance(target, dict) and _informative([target.get(k) for k in all_keys],
+                                                         [want[k] for k in all_keys]) and all(
+                    np.shape(target.get(k)) == got[k].shape and _relative_error(got[k], target[k]) <= check.rtol
+                    for k in keys):
+                return CheckVerdict(check, True, f"{check.description}: correct for {display} "
+                                                 f"(that mistake is charged where it is)")
+    worst = max(errors, key=errors.get)
+    if errors[worst] <= 1e-5:
+        return fail(f"{worst} agrees with the exact gradient only to a relative error of {errors[worst]:.1e}: "
+                    "that is the precision of a numerical derivative (or of float32 arithmetic), not of an "
+                    "analytic backward pass in float64 (about 1e-15), and earns no points", "numerical")
+    problem = _compare_arrays(worst, got[worst], np.asarray(want[worst]), 1e-4, 1e-7) or ""
+    return fail(f"{call_text(request)}: relative error {errors[worst]:.1e} against the expected gradient "
+                f"{worst}; {problem}", "values")
 
 
 def _alternatives(check: Check) -> list[str]:
     return [name for name in (check.alternative or "").split(",") if name]
 
 
-def _non_degenerate(got: dict, want: dict) -> bool:
-    """A forward whose numerical gradients are all ~0 (a constant) cannot vouch for a backward."""
-    mine = got.get("numeric")
-    ref = want.get("numeric")
-    if not isinstance(mine, dict) or not isinstance(ref, dict):
-        return False
-    norm = lambda d: math.sqrt(sum(float(np.sum(np.square(v))) for v in d.values()  # noqa: E731
-                                   if isinstance(v, np.ndarray)))
-    return norm(mine) > 1e-3 * norm(ref)
+GENERIC_HINTS = {
+    "upstream": "",
+    "grader": "",
+    "requires": "",
+    "malformed": "return NumPy arrays (and dicts or tuples of them), as the exercise asks.",
+    "numerical": "derive the gradients by the chain rule through the cell equations, as Exercise 8 shows.",
+}
 
 
 def judge_exercise(suite: Suite, exercise: str, max_points: float, payload: dict | None,
-                   expected: dict, problem: str = "", context: JudgeContext | None = None) -> ExerciseVerdict:
-    """Points of one exercise: the weighted share of its checks that passed."""
+                   expected: dict, problem: str = "", context: JudgeContext | None = None,
+                   others: dict | None = None) -> ExerciseVerdict:
+    """Points of one exercise: the weighted share of its checks that passed. ``others``: the results reported
+    by the exercises before it (``{exercise: results}``), which own-function targets may use."""
     checks = suite.exercise_checks(exercise)
     verdict = ExerciseVerdict(exercise, 0.0, max_points, problem=problem)
     if not checks:
@@ -301,12 +450,15 @@ def judge_exercise(suite: Suite, exercise: str, max_points: float, payload: dict
     results = payload.get("results", {}) if isinstance(payload, dict) else {}
     if not isinstance(results, dict):
         results = {}
-    requests = suite.requests(exercise)
+    reports = Reports(suite, exercise, results, others)
+    passed: dict[str, bool] = {}
     for check in checks:
-        verdict.checks.append(judge_check(check, suite, requests, results, expected, context))
+        check_verdict = judge_check(check, suite, reports, expected, context, passed)
+        passed[check.id] = check_verdict.passed
+        verdict.checks.append(check_verdict)
     total = sum(c.weight for c in checks)
-    passed = sum(v.check.weight for v in verdict.checks if v.passed)
-    verdict.points = round(max_points * passed / total, 2)
+    earned = sum(v.check.weight for v in verdict.checks if v.passed)
+    verdict.points = round(max_points * earned / total, 2)
     return verdict
 
 
@@ -397,6 +549,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         self._suite = load_suite(spec["suite"])
         self._expected = spec["exercises"]
         self.verdicts: list[ExerciseVerdict] = []
+        self._reported: dict[str, dict] = {}   # results of the exercises judged so far (own-function targets)
         nb.metadata.pop("widgets", None)  # widget state written by the kernel's outputs: not the student's to set
         self._problems = list(resources.get("lstm_course", {}).get("problems", []))
         from course_lib.grading.sandbox import Sandbox
@@ -423,7 +576,10 @@ class ApplyVerdicts(NbGraderPreprocessor):
         if payload is None and not problem and self._problems:
             problem = f"this test did not run: {self._problems[0]}"
         verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected.get(exercise, {}),
-                                 problem, context=self._context)
+                                 problem, context=self._context, others=self._reported)
+        results = payload.get("results") if isinstance(payload, dict) else None
+        if isinstance(results, dict):
+            self._reported[exercise] = results
         self.verdicts.append(verdict)
         feedback = _feedback_text(cell.get("outputs", []), self.max_feedback_chars)
         outputs = [

@@ -20,7 +20,7 @@ from course_lib.assignments.registry import get_assignment
 from course_lib.grading.hidden_tests import auto_exercises, build_hidden_tests, judge_namespace
 from course_lib.grading.probe import REPORT_MIME
 from course_lib.grading.verdicts import find_report
-from course_lib.grading.wire import Unsupported, decode_value, encode_value
+from course_lib.grading.wire import PROTOCOL, Unsupported, decode_value, encode_value
 from course_lib.solutions import lstm_gates as lstm_numpy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,7 +175,7 @@ def test_wire_format_round_trips_and_rejects_malformed_arrays():
 
 
 def test_report_is_read_only_from_its_own_cell_and_only_once():
-    payload = {"protocol": 1, "suite": "lstm_gates", "exercise": "sigmoid", "results": {}}
+    payload = {"protocol": PROTOCOL, "suite": "lstm_gates", "exercise": "sigmoid", "results": {}}
     output = {"output_type": "display_data", "data": {REPORT_MIME: payload}, "metadata": {}}
     assert find_report({"outputs": [output]}, "lstm_gates", "sigmoid") == (payload, "")
     _, problem = find_report({"outputs": [output, output]}, "lstm_gates", "sigmoid")

@@ -45,13 +45,16 @@ def test_a_malformed_value_costs_only_the_checks_that_read_it():
     results["matrix"]["value"] = {"__array__": "AAAAAAAAAAA=", "dtype": "float64", "shape": [10**30]}
     results["grid"]["value"] = _nested(200)
     verdict = judge_exercise(suite, "sigmoid", 1, {"results": results}, expected["sigmoid"])
-    assert [v.passed for v in verdict.checks] == [False, False, False], verdict.text()
+    passed = {v.check.id: v.passed for v in verdict.checks}
+    assert passed == {"sigmoid/values": False, "sigmoid/no_overflow": False, "sigmoid/shape": False,
+                      "sigmoid/points": True, "sigmoid/unchanged_inputs": False}, verdict.text()
     assert "malformed" in verdict.text() and "\n  ✗" in verdict.text()
     results = json.loads(json.dumps(evaluate_requests(reference_namespace(ASSIGNMENT), suite.requests("sigmoid"))))
     results["matrix"]["value"] = _nested(200)
     verdict = judge_exercise(suite, "sigmoid", 1, {"results": results}, expected["sigmoid"])
     passed = {v.check.id: v.passed for v in verdict.checks}
-    assert passed == {"sigmoid/values": True, "sigmoid/no_overflow": True, "sigmoid/shape": False}, verdict.text()
+    assert passed == {"sigmoid/values": True, "sigmoid/no_overflow": True, "sigmoid/shape": False,
+                      "sigmoid/points": True, "sigmoid/unchanged_inputs": False}, verdict.text()
 
 
 def test_a_lone_surrogate_in_a_cell_is_replaced_and_the_notebook_can_be_written(tmp_path):

@@ -1,14 +1,17 @@
 """Hidden tests of assignment 01 (LSTM gates in NumPy), as data: the inputs, and the probe operations only this
 assignment needs. This module runs in the student's kernel (it is the only module of the assignment a kernel can
-import): inputs only, no expected value, no solution.
+import): inputs only, no expected value, no solution, no decision (``checks.py`` and ``targets.py`` decide, in the
+grader's process).
 
 Every input is drawn from a fixed seed, so the kernel (through the probe) and the grader build bit-identical
 arrays. Weights follow ``keras.layers.LSTM``: ``kernel`` (input_dim, 4*units), ``recurrent_kernel``
-(units, 4*units), ``bias`` (4*units,), gate blocks in the order i, f, c, o.
+(units, 4*units), ``bias`` (4*units,), gate blocks in the order i, f, c, o. The shapes are those real data has:
+batch 1 and more, T = 1 and more, ``units == input_dim`` and not, float64 and float32.
 """
 from __future__ import annotations
 
 import collections
+import copy
 from functools import cache
 
 import numpy as np
@@ -16,10 +19,17 @@ import numpy as np
 from course_lib.grading import probe
 
 GATES = ("input_gate", "forget_gate", "candidate_cell", "output_gate")  # Keras block order i, f, c, o
+CELL_ARGS = ("x_t", "h_prev", "c_prev", "kernel", "recurrent_kernel", "bias")
+SEQUENCE_ARGS = ("x", "kernel", "recurrent_kernel", "bias", "h0", "c0")
 CELL_GRADIENTS = (("dx_t", "x_t"), ("dh_prev", "h_prev"), ("dc_prev", "c_prev"),
                   ("dkernel", "kernel"), ("drecurrent_kernel", "recurrent_kernel"), ("dbias", "bias"))
 SEQUENCE_GRADIENTS = (("dx", "x"), ("dh0", "h0"), ("dc0", "c0"),
                       ("dkernel", "kernel"), ("drecurrent_kernel", "recurrent_kernel"), ("dbias", "bias"))
+#: the student's functions a backward pass might call to recompute its forward (counted while it runs)
+FORWARD_FUNCTIONS = ("sigmoid", *GATES, "lstm_cell_forward", "lstm_forward")
+#: the shapes of the gate requests, (name, batch, input_dim, units, dtype)
+GATE_SHAPES = (("float64", 3, 4, 5, np.float64), ("float32", 3, 4, 5, np.float32), ("batch1", 1, 3, 3, np.float64))
+
 
 def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng([20261128, *key])
@@ -32,13 +42,14 @@ def _weights(rng: np.random.Generator, input_dim: int, units: int, dtype=np.floa
     return kernel.astype(dtype), recurrent_kernel.astype(dtype), bias.astype(dtype)
 
 
-def _block(array: np.ndarray, gate: str) -> np.ndarray:
+def block(array: np.ndarray, gate: str) -> np.ndarray:
+    """Gate ``gate``'s block of a Keras weight array (the last axis holds the four blocks)."""
     units = array.shape[-1] // 4
     k = GATES.index(gate)
     return array[..., k * units:(k + 1) * units]
 
 
-def _cell_inputs(seed: int, dtype, batch=3, input_dim=4, units=5) -> dict:
+def _cell_inputs(seed: int, dtype=np.float64, batch=3, input_dim=4, units=5) -> dict:
     rng = _rng(seed)
     x = rng.standard_normal((batch, input_dim)).astype(dtype)
     h = (0.8 * rng.standard_normal((batch, units))).astype(dtype)
@@ -48,20 +59,42 @@ def _cell_inputs(seed: int, dtype, batch=3, input_dim=4, units=5) -> dict:
             "recurrent_kernel": recurrent_kernel, "bias": bias}
 
 
-def _sequence_inputs(seed: int, batch=2, steps=4, input_dim=3, units=4, zero_state=False) -> dict:
+def _sequence_inputs(seed: int, batch=2, steps=4, input_dim=3, units=4, zero_state=False, dtype=np.float64) -> dict:
     rng = _rng(seed)
     x = rng.standard_normal((batch, steps, input_dim))
     kernel, recurrent_kernel, bias = _weights(rng, input_dim, units)
     h0 = np.zeros((batch, units)) if zero_state else 0.8 * rng.standard_normal((batch, units))
     c0 = np.zeros((batch, units)) if zero_state else rng.standard_normal((batch, units))
-    return {"x": x, "kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias, "h0": h0, "c0": c0}
+    values = {"x": x, "kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias, "h0": h0, "c0": c0}
+    return {k: v.astype(dtype) for k, v in values.items()}
 
 
-def _call(function: str, *args, keep=None, arity=None) -> dict:
-    request = {"op": "call", "function": function, "args": list(args)}
-    if keep is not None:
-        request.update(keep=list(keep), arity=arity)
-    return request
+def gate_inputs(gate: str, name: str) -> dict:
+    """The inputs of gate request ``name``: ``x_t``, ``h_prev`` and the gate's blocks ``W``, ``U``, ``b``."""
+    shape = {s[0]: s[1:] for s in GATE_SHAPES}[name]
+    batch, input_dim, units, dtype = shape
+    inputs = _cell_inputs(10 + GATES.index(gate) + 100 * [s[0] for s in GATE_SHAPES].index(name), dtype,
+                          batch, input_dim, units)
+    return {"x_t": inputs["x_t"], "h_prev": inputs["h_prev"],
+            **{k: block(inputs[n], gate) for k, n in (("W", "kernel"), ("U", "recurrent_kernel"), ("b", "bias"))}}
+
+
+def _call(function: str, args: dict | list, **options) -> dict:
+    values = list(args.values()) if isinstance(args, dict) else list(args)
+    names = list(args) if isinstance(args, dict) else [f"argument {k + 1}" for k in range(len(values))]
+    return {"op": "call", "function": function, "args": values, "arg_names": names, **options}
+
+
+def _sigmoid_points() -> np.ndarray:
+    """Points where the student's sigmoid is asked for its values: random ones and the pre-activations of every
+    gate request, together and sorted. A gate that is wrong only through the student's own sigmoid is credited by
+    comparing it with these values; the grader, not this module, knows which points are whose pre-activations."""
+    pre = []
+    for gate in GATES:
+        for name, *_ in GATE_SHAPES:
+            g = {k: np.asarray(v, dtype=np.float64) for k, v in gate_inputs(gate, name).items()}
+            pre.append((g["x_t"] @ g["W"] + g["h_prev"] @ g["U"] + g["b"]).ravel())
+    return np.sort(np.concatenate([6.0 * _rng(2).standard_normal(40), *pre]))
 
 
 @cache
@@ -69,62 +102,60 @@ def _all_requests() -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = collections.defaultdict(dict)
 
     grid = np.array([-1000.0, -710.0, -50.0, -10.0, -2.0, -0.5, -1e-8, 0.0, 1e-8, 0.5, 2.0, 10.0, 50.0, 710.0, 1000.0])
-    out["sigmoid"]["grid"] = _call("sigmoid", grid)
-    out["sigmoid"]["matrix"] = _call("sigmoid", 4.0 * _rng(1).standard_normal((3, 4)))
+    out["sigmoid"]["grid"] = _call("sigmoid", {"z": grid})
+    out["sigmoid"]["matrix"] = _call("sigmoid", {"z": 4.0 * _rng(1).standard_normal((3, 4))})
+    out["sigmoid"]["points"] = _call("sigmoid", {"z": _sigmoid_points()})
 
-    for k, gate in enumerate(GATES):
-        for dtype, name in ((np.float64, "float64"), (np.float32, "float32")):
-            inputs = _cell_inputs(10 + k, dtype)
-            blocks = [_block(inputs[n], gate) for n in ("kernel", "recurrent_kernel", "bias")]
-            out[gate][name] = _call(gate, inputs["x_t"], inputs["h_prev"], *blocks)
-            if gate != "candidate_cell":  # the student's own sigmoid on the gate's pre-activation
-                pre_activation = inputs["x_t"] @ blocks[0] + inputs["h_prev"] @ blocks[1] + blocks[2]
-                out[gate][f"{name}/own_sigmoid"] = _call("sigmoid", pre_activation)
+    for gate in GATES:
+        for name, *_ in GATE_SHAPES:
+            out[gate][name] = _call(gate, gate_inputs(gate, name))
 
-    for dtype, name in ((np.float64, "float64"), (np.float32, "float32")):
-        inputs = _cell_inputs(20, dtype)
-        args = [inputs[n] for n in ("x_t", "h_prev", "c_prev", "kernel", "recurrent_kernel", "bias")]
-        out["lstm_cell_forward"][name] = _call("lstm_cell_forward", *args, keep=(0, 1), arity=3)
-        for gate in GATES:  # the student's own gates on the right blocks: to charge a gate bug to the gate only
-            out["lstm_cell_forward"][f"{name}/{gate}"] = _call(
-                gate, inputs["x_t"], inputs["h_prev"], _block(inputs["kernel"], gate),
-                _block(inputs["recurrent_kernel"], gate), _block(inputs["bias"], gate))
+    cell_shapes = (("float64", 20, np.float64, 3, 4, 5), ("float32", 21, np.float32, 3, 4, 5),
+                   ("batch1", 22, np.float64, 1, 4, 4))
+    for name, seed, dtype, batch, input_dim, units in cell_shapes:
+        inputs = _cell_inputs(seed, dtype, batch, input_dim, units)
+        options = {"keep": [0, 1], "arity": 3, "record": list(GATES)}
+        if name == "float64":  # called again on other inputs: the first call's cache must not change
+            options["again"] = list(_cell_inputs(23, dtype, batch, input_dim, units).values())
+        out["lstm_cell_forward"][name] = _call("lstm_cell_forward", inputs, **options)
 
-    for name, zero_state in (("zero_state", True), ("given_state", False)):
-        s = _sequence_inputs(30 + zero_state, zero_state=zero_state)
-        weights = [s["x"], s["kernel"], s["recurrent_kernel"], s["bias"]]
-        args = weights if zero_state else weights + [s["h0"], s["c0"]]  # zero_state relies on the defaults
-        out["lstm_forward"][name] = _call("lstm_forward", *args, keep=(0, 1, 2), arity=4)
-        out["lstm_forward"][f"{name}/own_cell"] = {
-            "op": "unroll", "function": "lstm_cell_forward", "args": weights + [s["h0"], s["c0"]]}
+    sequences = (("zero_state", _sequence_inputs(31, zero_state=True)), ("given_state", _sequence_inputs(30)),
+                 ("batch1_T1", _sequence_inputs(32, batch=1, steps=1, input_dim=3, units=3)),
+                 ("float32", _sequence_inputs(33, steps=3, dtype=np.float32)))
+    for name, s in sequences:
+        args = {k: s[k] for k in SEQUENCE_ARGS[:4]} if name == "zero_state" else s  # zero_state: the defaults
+        out["lstm_forward"][name] = {**_call("lstm_forward", args), "op": "sequence_forward", "keep": [0, 1, 2],
+                                     "arity": 4, "cell": "lstm_cell_forward", "cell_backward": "lstm_cell_backward",
+                                     "state": [s["h0"], s["c0"]]}
 
-    cell = _cell_inputs(40, np.float64, batch=2, input_dim=3, units=4)
     rng = _rng(41)
-    names = ["x_t", "h_prev", "c_prev", "kernel", "recurrent_kernel", "bias"]
-    out["lstm_cell_backward"]["gradients"] = {
-        "op": "gradcheck", "forward": "lstm_cell_forward", "backward": "lstm_cell_backward",
-        "arg_names": names, "args": [cell[n] for n in names],
-        "upstream": [rng.standard_normal((2, 4)), rng.standard_normal((2, 4))],
-        "output_index": [0, 1], "cache_index": 2, "wrt": names,
-    }
-    for gate in GATES:  # the activations the student's forward works from, to judge the backward on its own
-        out["lstm_cell_backward"][f"gradients/{gate}"] = _call(
-            gate, cell["x_t"], cell["h_prev"], _block(cell["kernel"], gate),
-            _block(cell["recurrent_kernel"], gate), _block(cell["bias"], gate))
+    for name, cell in (("gradients", _cell_inputs(40, batch=2, input_dim=3, units=4)),
+                       ("batch1", _cell_inputs(42, batch=1, input_dim=3, units=3))):
+        batch, units = cell["h_prev"].shape
+        out["lstm_cell_backward"][name] = {
+            "op": "backward", "forward": "lstm_cell_forward", "backward": "lstm_cell_backward",
+            "function": "lstm_cell_backward", "args": list(cell.values()), "arg_names": list(CELL_ARGS),
+            "backward_arg_names": ["dh_t", "dc_t", "cache"], "arity": 3, "cache_index": 2, "output_index": [0, 1],
+            "upstream": [rng.standard_normal((batch, units)), rng.standard_normal((batch, units))],
+            "record": list(GATES), "count": list(FORWARD_FUNCTIONS),
+        }
 
-    seq = _sequence_inputs(50, batch=2, steps=3, input_dim=3, units=3)
-    names = ["x", "kernel", "recurrent_kernel", "bias", "h0", "c0"]
-    out["lstm_backward"]["gradients"] = {
-        "op": "gradcheck_bptt", "forward": "lstm_forward", "backward": "lstm_backward",
-        "arg_names": names, "args": [seq[n] for n in names],
-        "upstream": [_rng(51).standard_normal((2, 3, 3))],
-        "output_index": [0], "cache_index": 3, "wrt": names, "cell_backward": "lstm_cell_backward",
-    }
-    out["lstm_backward"]["gradients/activations"] = {
-        "op": "unroll", "function": "lstm_cell_forward",
-        "args": [seq[n] for n in ("x", "kernel", "recurrent_kernel", "bias", "h0", "c0")],
-        "gates": {gate: [_block(seq[n], gate) for n in ("kernel", "recurrent_kernel", "bias")] for gate in GATES},
-    }
+    for name, seq in (("gradients", _sequence_inputs(50, batch=2, steps=3, input_dim=3, units=3)),
+                      ("batch1_T1", _sequence_inputs(52, batch=1, steps=1, input_dim=2, units=3))):
+        batch, steps, _ = seq["x"].shape
+        units = seq["h0"].shape[1]
+        common = {"function": "lstm_backward", "args": [seq[n] for n in SEQUENCE_ARGS],
+                  "arg_names": list(SEQUENCE_ARGS), "cell": "lstm_cell_forward", "forward": "lstm_forward",
+                  "cell_backward": "lstm_cell_backward"}
+        out["lstm_backward"][name] = {
+            **common, "op": "unroll_backward", "backward": "lstm_backward",
+            "backward_arg_names": ["dh_seq", "caches"], "record": list(GATES), "count": list(FORWARD_FUNCTIONS),
+            "upstream": [_rng(51, batch).standard_normal((batch, steps, units))],
+        }
+        # the student's own cell backward at every step, as a linear map: a request of its own, so that a
+        # cell backward that raises (or is still the stub) costs nothing here but this one alternative
+        out["lstm_backward"][f"{name}/basis"] = {**common, "op": "cell_backward_basis",
+                                                 "function": "lstm_cell_backward"}
     return dict(out)
 
 
@@ -136,59 +167,143 @@ def requests(exercise: str) -> dict[str, dict]:
 
 
 # --------------------------------------------------------------------------- probe operations of this assignment
-def _op_unroll(namespace, request) -> dict:
-    """Run the student's own cell over the sequence, feeding each state to the next step.
-
-    Lets the grader tell a bug in the time loop from a bug in the cell it calls, so each is charged once. With
-    ``gates`` (``{function name: [W, U, b]}``, blocks cut by the grader), also report what the student's gate
-    functions give at each step's state: the activations a correct backward pass would work from.
-    """
-    cell = probe.lookup(namespace, request["function"])
+def _unroll(namespace, request, record=()) -> list[dict]:
+    """The probe's own time loop over the student's ``lstm_cell_forward`` (each step on pristine copies), recording
+    the calls each step makes to the functions in ``record``: ``[{"h", "c", "cache", "calls"}]`` per step."""
+    cell = probe.lookup(namespace, request["cell"])
     x, kernel, recurrent_kernel, bias, h, c = request["args"]
-    gates = {name: (probe.lookup(namespace, name), blocks) for name, blocks in request.get("gates", {}).items()}
-    h_steps, c_steps, gate_steps = [], [], {name: [] for name in gates}
+    steps = []
     for t in range(x.shape[1]):
-        for name, (gate, blocks) in gates.items():
-            gate_steps[name].append(np.asarray(probe.call_pristine(gate, [x[:, t, :], h, *blocks])))
-        h, c, _ = probe.call_pristine(cell, [x[:, t, :], h, c, kernel, recurrent_kernel, bias])
-        h_steps.append(np.asarray(h))
-        c_steps.append(np.asarray(c))
-    value = {"h_seq": np.stack(h_steps, axis=1), "h_T": h, "c_T": c, "c_seq": np.stack(c_steps, axis=1)}
-    value.update({name: np.stack(steps, axis=1) for name, steps in gate_steps.items()})
-    return {"value": value}
+        with probe.Recorder(namespace, record=record) as recorder:
+            called = probe.call_pristine(cell, [x[:, t, :], h, c, kernel, recurrent_kernel, bias])
+        h_new, c_new, _ = probe.outputs(called.returned, request["cell"], 3)
+        steps.append({"h": h_new, "c": c_new, "cache": probe.outputs(called.value, request["cell"], 3)[2],
+                      "calls": recorder.calls})
+        h, c = h_new, c_new
+    return steps
 
 
-def _op_gradcheck_bptt(namespace, request) -> dict:
-    """The engine's gradient check of ``lstm_backward``, plus the basis of the student's own cell backward."""
-    value, outputs = probe.gradcheck(namespace, request)
-    cache = outputs[request["cache_index"]]
-    value["cell_backward_basis"] = _cell_backward_basis(namespace, request["cell_backward"], outputs[0], cache)
-    return {"value": value}
+def _op_sequence_forward(namespace, request) -> dict:
+    """The student's ``lstm_forward``, recording the calls it makes to their ``lstm_cell_forward``; then whether
+    each ``caches[t]`` is the step-t cache: the same content as the cell returned at step t, or, if not, the same
+    gradients under the student's own ``lstm_cell_backward`` (2 = same, 1 = same gradients, 0 = differs,
+    -1 = could not be compared: that backward raised)."""
+    function = probe.lookup(namespace, request["function"])
+    with probe.Recorder(namespace, record=[request["cell"]]) as recorder:
+        called = probe.call_pristine(function, list(request["args"]))
+    returned = probe.outputs(called.returned, request["function"], int(request["arity"]))
+    caches = returned[3]
+    cell_caches = [call["value"][2] if isinstance(call["value"], (tuple, list)) and len(call["value"]) == 3 else None
+                   for call in recorder.calls]
+    status = []
+    if isinstance(caches, (list, tuple)):
+        backward = namespace.get(request["cell_backward"])
+        for t, cache_t in enumerate(caches):
+            mine = cell_caches[t] if t < len(cell_caches) else None
+            if mine is None:
+                status.append(0.0)
+            elif probe.same(cache_t, mine):
+                status.append(2.0)
+            else:
+                status.append(_same_gradients(backward, cache_t, mine, recorder.calls[t]["value"][0]))
+    calls = [{"function": call["function"], "args": call["args"],
+              "value": tuple(call["value"][:2]) if isinstance(call["value"], (tuple, list)) else call["value"]}
+             for call in recorder.calls]
+    extra = {"calls": calls, "caches": np.array(status), "caches_returned": float(
+        len(caches) if isinstance(caches, (list, tuple)) else -1)}
+    return {"value": tuple(returned[i] for i in request["keep"]), "mutated": called.mutated, "extra": extra}
 
 
-def _cell_backward_basis(namespace, name: str, h_seq, caches) -> dict:
-    """The student's cell backward applied to unit upstream gradients at every step of their own forward.
+def _same_gradients(backward, cache_a, cache_b, h_t) -> float:
+    if not callable(backward):
+        return -1.0
+    shape = np.shape(h_t)
+    dh, dc = _rng(60).standard_normal(shape), _rng(61).standard_normal(shape)
+    try:
+        a = probe.call_pristine(backward, [dh, dc, copy.deepcopy(cache_a)]).returned
+        b = probe.call_pristine(backward, [dh, dc, copy.deepcopy(cache_b)]).returned
+    except Exception:  # noqa: BLE001 - the student's backward raised: the caches cannot be compared through it
+        return -1.0
+    if not (isinstance(a, dict) and isinstance(b, dict)) or a.keys() != b.keys():
+        return 0.0
+    try:
+        return 1.0 if all(np.allclose(np.asarray(a[k], dtype=float), np.asarray(b[k], dtype=float),
+                                      rtol=1e-9, atol=1e-12) for k in a) else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _op_unroll_backward(namespace, request) -> dict:
+    """The student's ``lstm_backward`` on caches the probe unrolled itself from the student's own cell (so that a
+    mistake in the student's ``lstm_forward`` — caches in reverse order, one cache reused — is charged there only);
+    if their cell raises, or their backward cannot read those caches, on the caches of their ``lstm_forward``.
+    Reports, for the grader, each step's outputs, recorded gate calls and cache arrays."""
+    backward = probe.lookup(namespace, request["backward"])
+    upstream = request["upstream"]
+    try:
+        steps = _unroll(namespace, request, record=request.get("record", ()))
+    except Exception:  # noqa: BLE001 - the student's cell raised: try their lstm_forward (the same error, usually)
+        steps = None
+    attempts = []
+    if steps is not None:
+        attempts.append(("cell", [s["cache"] for s in steps]))
+    forward = namespace.get(request["forward"])
+
+    def forward_caches():
+        called = probe.call_pristine(probe.lookup(namespace, request["forward"]), list(request["args"]))
+        return probe.outputs(called.value, request["forward"], 4)[3]
+
+    error = None
+    for via, caches in attempts + ([("lstm_forward", None)] if callable(forward) else []):
+        try:
+            caches = forward_caches() if caches is None else caches
+            with probe.Recorder(namespace, count=request.get("count", ()), pause=[request["cell_backward"]]) \
+                    as counter, probe.autodiff_watch() as tapes:
+                grads = probe.call_pristine(backward, [*upstream, caches])
+        except Exception as exc:  # noqa: BLE001 - try the next way of getting caches, then re-raise the first error
+            error = error or exc
+            continue
+        extra = {"via": via, "steps": [{k: s[k] for k in ("h", "c", "calls")} | {"cache": probe.cache_leaves(s["cache"])}
+                                       for s in steps or []],
+                 "calls_in_backward": {name: float(n) for name, n in counter.counts.items()},
+                 "autodiff_tapes": float(tapes["tapes"])}
+        return {"value": grads.returned, "mutated": grads.mutated, "extra": extra}
+    if steps is None and error is None:
+        raise probe.StudentValue("lstm_cell_forward raised, and there is no lstm_forward to get caches from")
+    raise error
+
+
+def _op_cell_backward_basis(namespace, request) -> dict:
+    """The student's cell backward applied to unit upstream gradients at every step of the probe's own unroll of
+    the student's cell.
 
     A backward step is linear in (dh_t, dc_t), so these columns let the grader compose, in its own process, what
     backpropagation through time gives with the student's *own* cell backward: a mistake in the cell backward is
     then charged to the cell backward only.
     """
-    cell_backward = probe.lookup(namespace, name)
-    batch, steps, units = np.asarray(h_seq).shape
-    if not isinstance(caches, (list, tuple)) or len(caches) != steps:
-        raise TypeError("the caches are not one per time step")
+    cell_backward = probe.lookup(namespace, request["cell_backward"])
+    steps = _unroll(namespace, request)
+    batch, units = np.shape(steps[0]["h"])
     columns: dict[str, list] = {}
-    for t in range(steps):
+    for step in steps:
         for which in ("dh", "dc"):
             for k in range(batch * units):
                 unit = np.zeros(batch * units)
                 unit[k] = 1.0
                 zero = np.zeros((batch, units))
                 args = (unit.reshape(batch, units), zero) if which == "dh" else (zero, unit.reshape(batch, units))
-                grads = probe.call_pristine(cell_backward, [*args, caches[t]])
+                grads = probe.call_pristine(cell_backward, [*args, step["cache"]]).returned
+                if not isinstance(grads, dict):
+                    raise probe.StudentValue(f"lstm_cell_backward returned a {type(grads).__name__}, not a dict")
                 for key, array in grads.items():
                     columns.setdefault(f"{which}/{key}", []).append(np.asarray(array, dtype=np.float64))
-    return {key: np.stack(arrays).reshape(steps, batch * units, *arrays[0].shape) for key, arrays in columns.items()}
+    try:
+        value = {key: np.stack(arrays).reshape(len(steps), batch * units, *arrays[0].shape)
+                 for key, arrays in columns.items()}
+    except ValueError as error:
+        raise probe.StudentValue(f"lstm_cell_backward returned gradients of varying shapes ({error})") from None
+    return {"value": value}
 
 
-OPS = {"unroll": _op_unroll, "gradcheck_bptt": _op_gradcheck_bptt}
+OPS = {"sequence_forward": _op_sequence_forward, "unroll_backward": _op_unroll_backward,
+       "cell_backward_basis": _op_cell_backward_basis}

@@ -1,9 +1,7 @@
 """Sample mistakes of assignment 01, each with the exercises it must cost (graded in-process by the unit tests,
 through real autograding by the end-to-end tests, and run through every own-function target by the build).
-
-Two kinds cost ``lstm_cell_backward`` too: a cell forward that reads the wrong weight blocks or caches c_t for
-tanh(c_t) leaves activations in its (student-designed) cache that no grader-side target can reconstruct yet, so a
-correct lstm_cell_backward fed by it cannot be told from a wrong one.
+Each costs exactly the exercise where it is made: a cell forward that reads the wrong weight blocks or caches c_t
+for tanh(c_t) does not cost the (correct) backward fed by it, which is judged at the activations it computed.
 """
 from course_lib.grading.samples import Mistake
 
@@ -16,12 +14,12 @@ MISTAKES: dict[str, Mistake] = {m.name: m for m in (
     Mistake("cs231n_gate_order", "lstm_cell_forward",
             "W_i, W_f, W_c, W_o = np.split(kernel, 4, axis=1)",
             "W_i, W_f, W_o, W_c = np.split(kernel, 4, axis=1)",
-            costs=("lstm_cell_forward", "lstm_cell_backward"),
+            costs=("lstm_cell_forward",),
             description="kernel blocks read in the i, f, o, g order of CS231n instead of Keras' i, f, c, o"),
     Mistake("wrong_bias_block", "lstm_cell_forward",
             "b_i, b_f, b_c, b_o = np.split(bias, 4)",
             "b_f, b_i, b_c, b_o = np.split(bias, 4)",
-            costs=("lstm_cell_forward", "lstm_cell_backward"),
+            costs=("lstm_cell_forward",),
             description="bias slices taken from the wrong block"),
     Mistake("no_recurrent_term", "forget_gate",
             "sigmoid(x_t @ W_f + h_prev @ U_f + b_f)",
@@ -46,7 +44,7 @@ MISTAKES: dict[str, Mistake] = {m.name: m for m in (
     Mistake("no_tanh_on_cell", "lstm_cell_forward",
             "tanh_c = np.tanh(c_t)",
             "tanh_c = c_t",
-            costs=("lstm_cell_forward", "lstm_cell_backward"),
+            costs=("lstm_cell_forward",),
             description="no tanh on the cell state in h_t"),
     Mistake("state_not_carried", "lstm_forward",
             "h, c, cache = lstm_cell_forward(x[:, t], h, c,",

@@ -1,77 +1,263 @@
-"""Own-function targets of assignment 01: what an answer should be given the values the student's own other
-functions reported, so that a mistake is charged once, in the exercise where it is made.
+"""Own-function targets of assignment 01: what an answer should be given what the student's own other functions
+did, so that a mistake is charged once, in the exercise where it is made.
 
-Grader side only: these may use the reference solution, which the student's kernel cannot import.
+Grader side only: these may use the reference solution, which the student's kernel cannot import. Everything a
+kernel reports is the student's word, so a target credits an exercise only where producing the credited value
+required the computation that exercise asks for (the rule, for each target below):
+
+* ``own_sigmoid`` (gates): the gate must equal the student's sigmoid at the pre-activation the *grader* computes,
+  read from the ``sigmoid`` exercise's ``points`` request, where those points hide among others (sorted) and are
+  judged against the reference: finding them takes computing the pre-activation, and a wrong sigmoid there costs
+  the ``sigmoid`` exercise.
+* ``own_gates`` (``lstm_cell_forward``): the cell must have called each gate function with exactly the right
+  arguments (``x_t``, ``h_prev`` and the gate's blocks, which the grader cuts itself) and combined what they
+  returned by the cell equations. Cutting the blocks and combining is the exercise; what the gates return is
+  charged in the gate exercises.
+* ``own_cell`` (``lstm_forward``): the student's loop must have called their ``lstm_cell_forward`` once per step
+  with the step's input slice, the weights and the state returned by the previous call (``h0``/``c0``, or zeros,
+  first), and stacked what it returned. Slicing, carrying and stacking is the exercise.
+* ``own_activations`` (both backwards): the correct backward pass, computed here, at activations the student's
+  forward computed: what its calls to the four gate functions returned, or, for a cell that calls none, arrays of
+  its cache that reproduce the forward's own ``h_t`` and ``c_t`` through the cell equations (see
+  :func:`activations`). The forward must be recognisably an LSTM cell: a linear map or a constant is not, and
+  earns no backward points through this. Matching the target takes a real backward pass.
+* ``own_cell_backward`` (``lstm_backward``): backpropagation through time composed here from the student's cell
+  backward (reported as a linear map per step), where every step of their cell is recognisably an LSTM cell.
+  Matching it takes the time loop of BPTT.
+
+No target uses a gradient the kernel computed numerically: the kernel can make it say anything.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from course_lib.assignments.lstm_gates.inputs import GATES, block
 from course_lib.grading.checks import own_target
 from course_lib.solutions import lstm_gates as reference
 
 GATE_KEYS = {"input_gate": "i", "forget_gate": "f", "candidate_cell": "g", "output_gate": "o"}
-Decoder = Callable[[str], Any]
+CONSISTENT = {"rtol": 1e-7, "atol": 1e-9}    # "reproduces the forward's outputs": float64 round-off, not more
+MAX_ASSIGNMENTS = 4
+MAX_POOL = 48                               # candidate activations searched in one cache
 
 
-def _gates(value_of: Decoder, prefix: str) -> dict[str, np.ndarray] | None:
-    gates = {}
-    for gate, key in GATE_KEYS.items():
-        value = value_of(f"{prefix}/{gate}")
-        if not isinstance(value, np.ndarray):
-            return None
-        gates[key] = np.asarray(value)
-    return gates
+def _f64(value: Any) -> np.ndarray | None:
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        return None
+    return np.asarray(value, dtype=np.float64)
 
 
+def _close(a: Any, b: np.ndarray, rtol=1e-6, atol=1e-7) -> bool:
+    a = _f64(a)
+    return a is not None and a.shape == np.shape(b) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+# --------------------------------------------------------------------------- gates and cell
 @own_target("your own sigmoid")
-def own_sigmoid(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
-    """The gate through the student's own sigmoid: a sigmoid bug is charged to sigmoid only."""
-    value = value_of(f"{request_id}/own_sigmoid")
-    return (value,) if isinstance(value, np.ndarray) else None
+def own_sigmoid(request: dict, reports, request_id: str) -> tuple | None:
+    """The gate through the student's own sigmoid, at the pre-activation computed here."""
+    x, h, W, U, b = (np.asarray(a, dtype=np.float64) for a in request["args"])
+    z = x @ W + h @ U + b
+    points = np.asarray(reports.request("points", exercise="sigmoid")["args"][0], dtype=np.float64)
+    values = _f64(reports.value("points", exercise="sigmoid"))
+    if values is None or values.shape != points.shape:
+        return None
+    flat = z.ravel()
+    k = np.clip(np.searchsorted(points, flat), 1, len(points) - 1)
+    k = np.where(np.abs(points[k - 1] - flat) < np.abs(points[k] - flat), k - 1, k)
+    if not np.all(np.abs(points[k] - flat) <= 1e-12 * (1 + np.abs(flat))):
+        return None   # not one of the points the sigmoid was asked for (a course bug: the build says so)
+    return (values[k].reshape(z.shape),)
+
+
+def _recorded(calls: Any, function: str, expected_args: list) -> np.ndarray | None:
+    """What the first call of ``function`` with exactly ``expected_args`` returned (``None`` if there is none)."""
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict) or call.get("function") != function:
+            continue
+        args = call.get("args")
+        if isinstance(args, (list, tuple)) and len(args) == len(expected_args) and all(
+                _close(a, e) for a, e in zip(args, expected_args)):
+            return _f64(call.get("value"))
+    return None
 
 
 @own_target("your own gate functions")
-def own_gates(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
-    """(h_t, c_t) that the student's gate functions give when combined correctly."""
-    gates = _gates(value_of, request_id)
-    if gates is None:
-        return None
-    c_prev = np.asarray(request["args"][2], dtype=np.float64)
+def own_gates(request: dict, reports, request_id: str) -> tuple | None:
+    """(h_t, c_t) from what the student's gate functions returned when their cell called them on the right blocks."""
+    x_t, h_prev, c_prev, kernel, recurrent_kernel, bias = (np.asarray(a, dtype=np.float64) for a in request["args"])
+    calls = reports.extra(request_id).get("calls")
+    gates = {}
+    for gate, key in GATE_KEYS.items():
+        value = _recorded(calls, gate, [x_t, h_prev, block(kernel, gate), block(recurrent_kernel, gate),
+                                        block(bias, gate)])
+        if value is None or value.shape != c_prev.shape:
+            return None
+        gates[key] = value
     c_t = gates["f"] * c_prev + gates["i"] * gates["g"]
     return gates["o"] * np.tanh(c_t), c_t
 
 
 @own_target("your own lstm_cell_forward")
-def own_cell(request: dict, value_of: Decoder, request_id: str) -> tuple | None:
-    """(h_seq, h_T, c_T) of the student's own cell unrolled correctly over the sequence."""
-    value = value_of(f"{request_id}/own_cell")
-    if not isinstance(value, dict):
+def own_cell(request: dict, reports, request_id: str) -> tuple | None:
+    """(h_seq, h_T, c_T) of the student's own cell, called by their loop step by step with the right arguments."""
+    x, kernel, recurrent_kernel, bias = (np.asarray(a, dtype=np.float64) for a in request["args"][:4])
+    h, c = (np.asarray(a, dtype=np.float64) for a in request["state"])
+    calls = [call for call in reports.extra(request_id).get("calls") or [] if isinstance(call, dict)]
+    if len(calls) != x.shape[1]:
         return None
-    return value.get("h_seq"), value.get("h_T"), value.get("c_T")
+    h_steps = []
+    for t, call in enumerate(calls):
+        args, value = call.get("args"), call.get("value")
+        expected = [x[:, t], h, c, kernel, recurrent_kernel, bias]
+        if not isinstance(args, (list, tuple)) or len(args) != 6 or not all(
+                _close(a, e) for a, e in zip(args, expected)):
+            return None
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            return None
+        h, c = _f64(value[0]), _f64(value[1])
+        if h is None or c is None:
+            return None
+        h_steps.append(h)
+    return np.stack(h_steps, axis=1), h, c
+
+
+# --------------------------------------------------------------------------- backward passes
+def activations(x_t, h_prev, c_prev, h_t, c_t, calls, leaves) -> list[dict]:
+    """Activations (i, f, g, o, tanh_c) the forward computed, as candidates for the correct backward pass.
+
+    Taken from the calls the forward made to the four gate functions (labelled by the function that computed
+    them: the cell may combine them wrongly, that is its own mistake), or, for a cell that calls no gate function,
+    from the arrays of its cache (as they are, cut in blocks, or through sigmoid/tanh, for a cache of
+    pre-activations), which must then reproduce the forward's ``c_t`` and ``h_t`` through the cell equations to
+    say which array is which gate. ``tanh_c`` is the array with ``h_t = o * tanh_c``: ``tanh(c_t)`` or a cached
+    one. No activation may be constant (a constant is not a gate). Empty if the forward is not recognisably an
+    LSTM cell.
+    """
+    h_t, c_t, c_prev = _f64(h_t), _f64(c_t), np.asarray(c_prev, dtype=np.float64)
+    if h_t is None or c_t is None or h_t.shape != c_prev.shape or c_t.shape != c_prev.shape:
+        return []
+    shape = c_prev.shape
+    leaves = [v for v in (_f64(leaf) for leaf in (leaves if isinstance(leaves, list) else [])) if v is not None]
+    same_shape = [v for v in leaves if v.shape == shape]
+    found = []
+
+    def accept(i, f, g, o, combined=True):
+        if any(np.ptp(a) <= 1e-9 for a in (i, f, g, o)):   # a constant is not a gate
+            return
+        if combined and not np.allclose(f * c_prev + i * g, c_t, **CONSISTENT):
+            return
+        for tanh_c in [np.tanh(c_t), *same_shape]:
+            if np.allclose(o * tanh_c, h_t, **CONSISTENT):
+                found.append({"i": i, "f": f, "g": g, "o": o, "tanh_c": tanh_c})
+                return
+
+    recorded = {}
+    for call in calls if isinstance(calls, list) else []:
+        if isinstance(call, dict) and call.get("function") in GATE_KEYS:
+            value = _f64(call.get("value"))
+            if value is not None and value.shape == shape:
+                recorded.setdefault(GATE_KEYS[call["function"]], value)
+    if len(recorded) == 4:
+        accept(recorded["i"], recorded["f"], recorded["g"], recorded["o"], combined=False)
+        if found:
+            return found
+    # the cache's own arrays: as they are, cut in four blocks, and through sigmoid / tanh
+    units = shape[-1]
+    pool = list(same_shape) + [leaf[..., k * units:(k + 1) * units] for leaf in leaves
+                               if leaf.shape == shape[:-1] + (4 * units,) for k in range(4)]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        pool = pool + [reference.sigmoid(p) for p in pool] + [np.tanh(p) for p in pool]
+    unique: list[np.ndarray] = []
+    for p in pool:
+        if len(unique) < MAX_POOL and np.all(np.isfinite(p)) and not any(np.array_equal(p, q) for q in unique):
+            unique.append(p)
+    gates01 = [p for p in unique if p.min() >= 0 and p.max() <= 1]
+    tanh11 = [p for p in unique if p.min() >= -1 and p.max() <= 1]
+    if not gates01 or not tanh11:
+        return []
+    S, T = np.stack(gates01), np.stack(tanh11)
+    # c_t = f * c_prev + i * g, for every (f, i, g) at once
+    residual = c_t - S * c_prev                                   # (nf, ...)
+    products = S[:, None] * T[None, :]                            # (ni, ng, ...)
+    axes = tuple(range(3, 3 + len(shape)))
+    diff = np.abs(products[None] - residual[:, None, None])
+    ok = np.all(diff <= CONSISTENT["atol"] + CONSISTENT["rtol"] * np.abs(residual[:, None, None]), axis=axes)
+    for f_index, i_index, g_index in zip(*np.nonzero(ok)):
+        for o in S:
+            accept(S[i_index], S[f_index], T[g_index], o)
+            if len(found) >= MAX_ASSIGNMENTS:
+                return found
+    return found
+
+
+def _cell_cache(x_t, h_prev, c_prev, kernel, recurrent_kernel, acts: dict) -> dict:
+    return {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, "kernel": kernel, "recurrent_kernel": recurrent_kernel,
+            **acts}
+
+
+def _step_activations(args: dict, extra: dict) -> list[dict] | None:
+    """The activations of every step of the probe's own unroll (one assignment per step), or ``None``."""
+    steps = extra.get("steps")
+    if not isinstance(steps, list) or len(steps) != args["x"].shape[1]:
+        return None
+    h, c = args["h0"], args["c0"]
+    caches = []
+    for t, step in enumerate(steps):
+        if not isinstance(step, dict):
+            return None
+        found = activations(args["x"][:, t], h, c, step.get("h"), step.get("c"), step.get("calls"), step.get("cache"))
+        if not found:
+            return None
+        caches.append(_cell_cache(args["x"][:, t], h, c, args["kernel"], args["recurrent_kernel"], found[0]))
+        h, c = _f64(step["h"]), _f64(step["c"])
+    return caches
+
+
+@own_target("the activations your forward computed")
+def own_activations(request: dict, reports, request_id: str) -> list[dict] | None:
+    """Gradients of the correct backward pass at the activations the student's forward computed: a backward
+    that is right, fed by a forward that is wrong (but recognisably an LSTM cell), is judged right."""
+    args = {name: np.asarray(a, dtype=np.float64) for name, a in zip(request["arg_names"], request["args"])}
+    upstream = [np.asarray(u, dtype=np.float64) for u in request["upstream"]]
+    extra = reports.extra(request_id)
+    if request["op"] == "backward":   # lstm_cell_backward
+        forward = extra.get("forward")
+        if not isinstance(forward, tuple) or len(forward) != 2:
+            return None
+        found = activations(args["x_t"], args["h_prev"], args["c_prev"], forward[0], forward[1],
+                            extra.get("calls"), extra.get("cache"))
+        return [reference.lstm_cell_backward(upstream[0], upstream[1], _cell_cache(
+            args["x_t"], args["h_prev"], args["c_prev"], args["kernel"], args["recurrent_kernel"], acts))
+            for acts in found] or None
+    caches = _step_activations(args, extra)
+    return None if caches is None else [reference.lstm_backward(upstream[0], caches)]
 
 
 @own_target("your own lstm_cell_backward")
-def own_cell_backward(request: dict, value_of: Decoder, request_id: str) -> dict | None:
+def own_cell_backward(request: dict, reports, request_id: str) -> list[dict] | None:
     """Backpropagation through time composed from the student's own cell backward (reported as the columns of
-    that linear map at every step): what a correct ``lstm_backward`` gives with the student's cell backward."""
-    graded = value_of(request_id)
-    basis = graded.get("cell_backward_basis") if isinstance(graded, dict) else None
-    if not isinstance(basis, dict):
+    that linear map at every step), where every step of their cell is recognisably an LSTM cell."""
+    args = {name: np.asarray(a, dtype=np.float64) for name, a in zip(request["arg_names"], request["args"])}
+    if _step_activations(args, reports.extra(request_id)) is None:
         return None
+    basis = reports.value(f"{request_id}/basis")
+    keys = ("dx_t", "dh_prev", "dc_prev", "dkernel", "drecurrent_kernel", "dbias")
     dh_seq = np.asarray(request["upstream"][0], dtype=np.float64)
     batch, steps, units = dh_seq.shape
-    keys = ("dx_t", "dh_prev", "dc_prev", "dkernel", "drecurrent_kernel", "dbias")
+    if not isinstance(basis, dict) or not all(isinstance(basis.get(f"{w}/{k}"), np.ndarray) and
+                                              basis[f"{w}/{k}"].shape[:2] == (steps, batch * units)
+                                              for w in ("dh", "dc") for k in keys):
+        return None
 
     def step(t: int, dh: np.ndarray, dc: np.ndarray) -> dict:
         return {key: np.tensordot(dh.ravel(), basis[f"dh/{key}"][t], axes=1)
                 + np.tensordot(dc.ravel(), basis[f"dc/{key}"][t], axes=1) for key in keys}
 
     dh_next, dc_next = np.zeros((batch, units)), np.zeros((batch, units))
-    totals: dict[str, np.ndarray] = {}
+    totals: dict[str, Any] = {}
     dx = [None] * steps
     for t in reversed(range(steps)):
         grads = step(t, dh_seq[:, t] + dh_next, dc_next)
@@ -79,40 +265,7 @@ def own_cell_backward(request: dict, value_of: Decoder, request_id: str) -> dict
         for key in ("dkernel", "drecurrent_kernel", "dbias"):
             totals[key] = totals.get(key, 0) + grads[key]
         dh_next, dc_next = grads["dh_prev"], grads["dc_prev"]
-    return {"dx": np.stack(dx, axis=1), "dh0": dh_next, "dc0": dc_next, **totals}
-
-
-@own_target("the activations your forward computed")
-def own_activations(request: dict, value_of: Decoder, request_id: str) -> dict | None:
-    """Gradients of the correct backward pass at the activations the student's forward computed.
-
-    A backward that is right, fed by a forward that is wrong, is judged right: the forward's mistake is charged
-    in the forward exercise.
-    """
-    args = dict(zip(request["arg_names"], (np.asarray(a, dtype=np.float64) for a in request["args"])))
-    graded = value_of(request_id)
-    if not isinstance(graded, dict) or not isinstance(graded.get("forward"), tuple):
+    try:
+        return [{"dx": np.stack(dx, axis=1), "dh0": dh_next, "dc0": dc_next, **totals}]
+    except ValueError:
         return None
-    upstream = [np.asarray(u, dtype=np.float64) for u in request["upstream"]]
-    if request["backward"] == "lstm_cell_backward":
-        gates = _gates(value_of, request_id)
-        c_t = graded["forward"][1] if len(graded["forward"]) > 1 else None
-        if gates is None or not isinstance(c_t, np.ndarray) or c_t.shape != gates["i"].shape:
-            return None
-        cache = dict(gates, x_t=args["x_t"], h_prev=args["h_prev"], c_prev=args["c_prev"], kernel=args["kernel"],
-                     recurrent_kernel=args["recurrent_kernel"], tanh_c=np.tanh(c_t))
-        return reference.lstm_cell_backward(upstream[0], upstream[1], cache)
-    if request["backward"] == "lstm_backward":
-        steps = value_of(f"{request_id}/activations")
-        if not isinstance(steps, dict) or not all(isinstance(steps.get(g), np.ndarray) for g in GATE_KEYS):
-            return None
-        h_seq, c_seq = steps["h_seq"], steps["c_seq"]
-        caches = []
-        for t in range(h_seq.shape[1]):
-            caches.append({
-                "x_t": args["x"][:, t], "kernel": args["kernel"], "recurrent_kernel": args["recurrent_kernel"],
-                "h_prev": args["h0"] if t == 0 else h_seq[:, t - 1], "c_prev": args["c0"] if t == 0 else c_seq[:, t - 1],
-                "tanh_c": np.tanh(c_seq[:, t]), **{key: steps[gate][:, t] for gate, key in GATE_KEYS.items()},
-            })
-        return reference.lstm_backward(upstream[0], caches)
-    return None
