@@ -24,6 +24,9 @@ from course_lib.assignments.registry import get_assignment
 from course_lib.grading.probe import REPORT_MIME
 from course_lib.grading.samples import reference_submission, with_mistake
 
+from .forgery import BY_NAME as FORGERY_BY_NAME
+from .forgery import Forgery
+
 ASSIGNMENT = "01_lstm_gates"
 NOTEBOOK = "lstm_gates"
 #: the mistake the honest buggy students make (and the detector of attack 10b builds on)
@@ -76,11 +79,13 @@ class Student:
     build: Callable[[Context], None]
     #: "zero": graded with 0 on every automatic exercise; "full": graded with full automatic marks;
     #: "rejected": rejected with a one-line reason containing ``reason_word``; "honest": a reference or buggy hand-in;
-    #: "twin": graded exactly as the honest student ``twin`` whose honest work it contains (the attack adds nothing)
+    #: "twin": graded exactly as the honest student ``twin`` whose honest work it contains (the attack adds nothing);
+    #: "points": graded with exactly ``points`` per exercise (a forgery's sound score, see forgery.py)
     expect: str
     reason_word: str = ""
     known_weakness: str = ""  # set when the grader is known to fail this one (the test is then xfail(strict=True))
     twin: str = ""
+    points: dict[str, float] | None = None
 
     @property
     def status(self) -> str:
@@ -821,6 +826,31 @@ def _inputs_detector(ctx: Context, student: str) -> None:
     _write(ctx, student, notebook)
 
 
+# --------------------------------------------------------------------------- 11. forged own-function alternatives
+#: The forgeries of tests/adversarial/forgery.py handed in through real autograding (the others are graded in-process
+#: by tests/unit/test_forgery.py): a linear "cell" with its exact gradient, numerical differentiation, a call-stack
+#: detector, and a memory of every forward call.
+AUTOGRADED_FORGERIES = ("linear_cell", "numerical_by_name", "stack_detector", "memory")
+
+
+def _forgery_edit(forgery: Forgery) -> Callable[[nbformat.NotebookNode], None]:
+    """The release notebook with the forgery's preamble in a new cell after the first code cell and its functions in
+    their solution cells (the others keep the release's stubs)."""
+    def edit(notebook):
+        if forgery.preamble:
+            _insert_after_first_code_cell(notebook, forgery.preamble)
+        for function, source in forgery.functions.items():
+            _set_solution(notebook, function, source)
+    return edit
+
+
+def _forgery_student(name: str) -> Student:
+    forgery = FORGERY_BY_NAME[name]
+    student = f"a11-{name.replace('_', '-')}"
+    return Student(student, f"11 forgery {name} (sound {forgery.total:g})",
+                   lambda ctx: _stub_with(ctx, student, _forgery_edit(forgery)), "points", points=dict(forgery.sound))
+
+
 # --------------------------------------------------------------------------- bad inputs
 def _bad_bytes(content: bytes) -> Callable[[Context, str], None]:
     def build(ctx: Context, student: str) -> None:
@@ -923,6 +953,7 @@ def class_of_attackers(ctx: Context) -> tuple[list[Student], list[Student], list
         Student("a10-inputs-detector", f"10 inputs imported to detect the hidden tests (on {HONEST_MISTAKE.name})",
                 lambda ctx: _inputs_detector(ctx, "a10-inputs-detector"), "twin", twin="honest-b",
                 known_weakness=INPUTS_DETECTOR_WEAKNESS),
+        *(_forgery_student(name) for name in AUTOGRADED_FORGERIES),
         _bad("b-invalid-json", "bad: invalid JSON", _bad_bytes(b'{"cells": [ {"cell_type": "code", '),
              reason_word="json"),
         _bad("b-nbformat3", "bad: nbformat 3", _bad_bytes(NBFORMAT3), reason_word="nbformat"),

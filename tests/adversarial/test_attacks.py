@@ -535,3 +535,15 @@ def test_attack_earns_only_what_its_honest_work_earns(graded, student):
     assert mine == theirs, (f"{student} ({BY_NAME[student].category}) is not graded as {twin}, whose honest work it "
                             f"holds: gained (honest, attack) {gained}; all {mine} vs {theirs}\n"
                             f"{graded.explain(student)}")
+
+
+# --------------------------------------------------------------------------- 11. forged own-function alternatives
+@pytest.mark.parametrize("student", [_param(s) for s in ATTACKERS if s.expect == "points"])
+def test_forgery_earns_its_sound_points(graded, student):
+    """Graded, exercise by exercise, with what a sound grader gives the forgery's honest work (forgery.py)."""
+    want = BY_NAME[student].points
+    assert graded.entry(student)["status"] == "graded", graded.entry(student)
+    got = graded.auto_grades(student)
+    wrong = {name: (want[name], got[name]) for name in AUTO_POINTS if abs((got[name] or 0) - want[name]) > 0.01}
+    assert not wrong, (f"{student} ({BY_NAME[student].category}): (sound, given) where they differ: {wrong}\n"
+                       f"{graded.explain(student)}")

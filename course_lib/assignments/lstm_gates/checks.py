@@ -123,13 +123,13 @@ def checks() -> list[Check]:
     for key, arg in SEQUENCE_GRADIENTS:
         out.append(Check(f"lstm_backward/{key}", "lstm_backward", "gradients",
                          f"lstm_backward: {key} (gradient w.r.t. {arg}), batch 2, T 3, input_dim 3, units 3",
-                         "gradient", (key, arg), rtol=EXACT, alternative="own_activations,own_cell_backward",
+                         "gradient", (key, arg), rtol=EXACT, alternative="own_activations,standin_loop",
                          hint=bptt_hint, calls=CALLS_PER_STEP))
     out += [
         Check("lstm_backward/batch1_T1", "lstm_backward", "batch1_T1",
               "lstm_backward: every gradient, batch 1, T 1, input_dim 2, units 3", "gradients",
               tuple(k for k, _ in SEQUENCE_GRADIENTS), rtol=EXACT, weight=2,
-              alternative="own_activations,own_cell_backward", hint=bptt_hint, calls=CALLS_PER_STEP),
-        _unchanged("lstm_backward", "gradients", "lstm_backward/dx", "lstm_backward"),
+              alternative="own_activations,standin_loop", hint=bptt_hint, calls=CALLS_PER_STEP),
+        _unchanged("lstm_backward", "gradients/standin", "lstm_backward/dx", "lstm_backward"),
     ]
     return out

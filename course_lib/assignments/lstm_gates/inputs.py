@@ -152,10 +152,12 @@ def _all_requests() -> dict[str, dict[str, dict]]:
             "backward_arg_names": ["dh_seq", "caches"], "record": list(GATES), "count": list(FORWARD_FUNCTIONS),
             "upstream": [_rng(51, batch).standard_normal((batch, steps, units))],
         }
-        # the student's own cell backward at every step, as a linear map: a request of its own, so that a
-        # cell backward that raises (or is still the stub) costs nothing here but this one alternative
-        out["lstm_backward"][f"{name}/basis"] = {**common, "op": "cell_backward_basis",
-                                                 "function": "lstm_cell_backward"}
+        # the same time loop over a stand-in for lstm_cell_backward (a fixed random linear map per step, of the
+        # right shapes): judges the loop alone, whatever the student's cell backward does or raises
+        out["lstm_backward"][f"{name}/standin"] = {
+            **common, "op": "standin_backward", "backward": "lstm_backward", "seed": 70 + batch,
+            "record": list(GATES),
+            "backward_arg_names": ["dh_seq", "caches"], "upstream": out["lstm_backward"][name]["upstream"]}
     return dict(out)
 
 
@@ -192,20 +194,25 @@ def _op_sequence_forward(namespace, request) -> dict:
     with probe.Recorder(namespace, record=[request["cell"]]) as recorder:
         called = probe.call_pristine(function, list(request["args"]))
     returned = probe.outputs(called.returned, request["function"], int(request["arity"]))
-    caches = returned[3]
+    caches = probe.outputs(called.value, request["function"], int(request["arity"]))[3]
     cell_caches = [call["value"][2] if isinstance(call["value"], (tuple, list)) and len(call["value"]) == 3 else None
                    for call in recorder.calls]
+    cell_objects = [value[2] if isinstance(value, (tuple, list)) and len(value) == 3 else None
+                    for value in recorder.last_values]
     status = []
     if isinstance(caches, (list, tuple)):
         backward = namespace.get(request["cell_backward"])
-        for t, cache_t in enumerate(caches):
+        snapshots = returned[3] if isinstance(returned[3], (list, tuple)) else caches
+        for t, (cache_t, snapshot) in enumerate(zip(caches, snapshots)):
             mine = cell_caches[t] if t < len(cell_caches) else None
             if mine is None:
                 status.append(0.0)
-            elif probe.same(cache_t, mine):
+            elif cache_t is cell_objects[t] or probe.same(snapshot, mine):
+                # the very object the cell returned at step t (if the cell itself reuses one object, that is the
+                # cell's mistake, charged there), or one with the same content
                 status.append(2.0)
             else:
-                status.append(_same_gradients(backward, cache_t, mine, recorder.calls[t]["value"][0]))
+                status.append(_same_gradients(backward, snapshot, mine, recorder.calls[t]["value"][0]))
     calls = [{"function": call["function"], "args": call["args"],
               "value": tuple(call["value"][:2]) if isinstance(call["value"], (tuple, list)) else call["value"]}
              for call in recorder.calls]
@@ -263,8 +270,7 @@ def _op_unroll_backward(namespace, request) -> dict:
         except Exception as exc:  # noqa: BLE001 - try the next way of getting caches, then re-raise the first error
             error = error or exc
             continue
-        extra = {"via": via, "steps": [{k: s[k] for k in ("h", "c", "calls")} | {"cache": probe.cache_leaves(s["cache"])}
-                                       for s in steps or []],
+        extra = {"via": via, "steps": _step_report(steps or []),
                  "calls_in_backward": {name: float(n) for name, n in counter.counts.items()},
                  "autodiff_tapes": float(tapes["tapes"])}
         return {"value": grads.returned, "mutated": grads.mutated, "extra": extra}
@@ -273,37 +279,70 @@ def _op_unroll_backward(namespace, request) -> dict:
     raise error
 
 
-def _op_cell_backward_basis(namespace, request) -> dict:
-    """The student's cell backward applied to unit upstream gradients at every step of the probe's own unroll of
-    the student's cell.
+GRADIENT_SHAPES = {"dx_t": "bd", "dh_prev": "bu", "dc_prev": "bu", "dkernel": "dU", "drecurrent_kernel": "uU",
+                   "dbias": "U"}
 
-    A backward step is linear in (dh_t, dc_t), so these columns let the grader compose, in its own process, what
-    backpropagation through time gives with the student's *own* cell backward: a mistake in the cell backward is
-    then charged to the cell backward only.
-    """
-    cell_backward = probe.lookup(namespace, request["cell_backward"])
-    steps = _unroll(namespace, request)
-    batch, units = np.shape(steps[0]["h"])
-    columns: dict[str, list] = {}
-    for step in steps:
-        for which in ("dh", "dc"):
-            for k in range(batch * units):
-                unit = np.zeros(batch * units)
-                unit[k] = 1.0
-                zero = np.zeros((batch, units))
-                args = (unit.reshape(batch, units), zero) if which == "dh" else (zero, unit.reshape(batch, units))
-                grads = probe.call_pristine(cell_backward, [*args, step["cache"]]).returned
-                if not isinstance(grads, dict):
-                    raise probe.StudentValue(f"lstm_cell_backward returned a {type(grads).__name__}, not a dict")
-                for key, array in grads.items():
-                    columns.setdefault(f"{which}/{key}", []).append(np.asarray(array, dtype=np.float64))
+
+def standin_maps(seed: int, steps: int, batch: int, input_dim: int, units: int) -> list[dict]:
+    """The stand-in cell backward of step t, as ``{key: (A, B)}``: gradient ``key`` is ``dh @ A + dc @ B``
+    (``dh``, ``dc`` flattened), each of the shape the real one has. Shared by the probe and the grader."""
+    sizes = {"b": batch, "d": input_dim, "u": units, "U": 4 * units}
+    rng = _rng(seed)
+    return [{key: tuple(0.3 * rng.standard_normal((batch * units, *(sizes[c] for c in shape))) for _ in range(2))
+             for key, shape in GRADIENT_SHAPES.items()} for _ in range(steps)]
+
+
+def _op_standin_backward(namespace, request) -> dict:
+    """The student's ``lstm_backward`` with their ``lstm_cell_backward`` replaced, for the call, by a stand-in
+    whose gradients are fixed random linear maps of (dh, dc) at each step (:func:`standin_maps`). What comes out
+    is the time loop alone: the grader composes the same maps itself. The caches handed over are the probe's own
+    unroll of the student's cell, or, if that cell raises, plain dicts of each step's inputs and weights."""
+    backward = probe.lookup(namespace, request["backward"])
+    x, kernel, recurrent_kernel, bias, h0, c0 = request["args"]
+    batch, steps, input_dim = x.shape
+    units = h0.shape[1]
     try:
-        value = {key: np.stack(arrays).reshape(len(steps), batch * units, *arrays[0].shape)
-                 for key, arrays in columns.items()}
-    except ValueError as error:
-        raise probe.StudentValue(f"lstm_cell_backward returned gradients of varying shapes ({error})") from None
-    return {"value": value}
+        unrolled = _unroll(namespace, request, record=request.get("record", ()))
+        caches = [step["cache"] for step in unrolled]
+    except Exception:  # noqa: BLE001 - the student's cell raised: the loop can still be judged on plain caches
+        unrolled = []
+        caches = [{"x_t": x[:, t], "kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias}
+                  for t in range(steps)]
+    passed = [copy.deepcopy(cache) for cache in caches]   # one object per step, even if the cell reuses one
+    maps = standin_maps(int(request["seed"]), steps, batch, input_dim, units)
+    seen: list[int] = []
+    ids = [id(c) for c in passed]            # before the call: a loop may pop from the list it is given
+    contents = list(passed)
+
+    def stand_in(dh_t, dc_t, cache):
+        t = ids.index(id(cache)) if id(cache) in ids else next(
+            (k for k, c in enumerate(contents) if probe.same(c, cache)), None)
+        if t is None:
+            raise probe.StudentValue("lstm_backward passed lstm_cell_backward a cache that is not one of caches")
+        seen.append(t)
+        dh, dc = np.ravel(np.asarray(dh_t, dtype=np.float64)), np.ravel(np.asarray(dc_t, dtype=np.float64))
+        return {key: np.tensordot(dh, a, axes=1) + np.tensordot(dc, b, axes=1) for key, (a, b) in maps[t].items()}
+
+    name = request["cell_backward"]
+    saved = namespace.get(name)
+    namespace[name] = stand_in
+    try:
+        dh_seq = copy.deepcopy(request["upstream"][0])
+        snapshot = probe._Snapshot([dh_seq, passed])
+        value = backward(dh_seq, passed)
+    finally:
+        if saved is None:
+            namespace.pop(name, None)
+        else:
+            namespace[name] = saved
+    return {"value": copy.deepcopy(value), "mutated": snapshot.modified(),
+            "extra": {"steps_called": np.array(seen, dtype=float), "steps": _step_report(unrolled)}}
+
+
+def _step_report(steps: list[dict]) -> list[dict]:
+    """What the grader needs of each step of an unroll: outputs, recorded gate calls, the cache's arrays."""
+    return [{"h": s["h"], "c": s["c"], "calls": s["calls"], "cache": probe.cache_leaves(s["cache"])} for s in steps]
 
 
 OPS = {"sequence_forward": _op_sequence_forward, "unroll_backward": _op_unroll_backward,
-       "cell_backward_basis": _op_cell_backward_basis}
+       "standin_backward": _op_standin_backward}

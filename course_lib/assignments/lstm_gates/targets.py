@@ -21,9 +21,11 @@ required the computation that exercise asks for (the rule, for each target below
   its cache that reproduce the forward's own ``h_t`` and ``c_t`` through the cell equations (see
   :func:`activations`). The forward must be recognisably an LSTM cell: a linear map or a constant is not, and
   earns no backward points through this. Matching the target takes a real backward pass.
-* ``own_cell_backward`` (``lstm_backward``): backpropagation through time composed here from the student's cell
-  backward (reported as a linear map per step), where every step of their cell is recognisably an LSTM cell.
-  Matching it takes the time loop of BPTT.
+* ``standin_loop`` (``lstm_backward``): the student's ``lstm_backward`` is also run with a stand-in for their
+  ``lstm_cell_backward`` (fixed random linear maps per step, of the right shapes); the grader composes the same
+  maps by backpropagation through time here. Matching it takes the time loop of BPTT, and nothing the student's
+  cell backward does (raise, return a wrong shape) can cost it; it applies where every step of the student's
+  cell is recognisably an LSTM cell (a loop over a linear map earns no backward points).
 
 No target uses a gradient the kernel computed numerically: the kernel can make it say anything.
 """
@@ -33,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.assignments.lstm_gates.inputs import GATES, block
+from course_lib.assignments.lstm_gates.inputs import GATES, block, standin_maps
 from course_lib.grading.checks import own_target
 from course_lib.solutions import lstm_gates as reference
 
@@ -145,14 +147,16 @@ def activations(x_t, h_prev, c_prev, h_t, c_t, calls, leaves) -> list[dict]:
     found = []
 
     def accept(i, f, g, o, combined=True):
-        if any(np.ptp(a) <= 1e-9 for a in (i, f, g, o)):   # a constant is not a gate
-            return
-        if combined and not np.allclose(f * c_prev + i * g, c_t, **CONSISTENT):
-            return
-        for tanh_c in [np.tanh(c_t), *same_shape]:
-            if np.allclose(o * tanh_c, h_t, **CONSISTENT):
+        if combined:   # found in the cache, not returned by the gate functions: it must be an LSTM cell's
+            if any(np.ptp(a) <= 1e-9 for a in (i, f, g, o)) or not np.allclose(f * c_prev + i * g, c_t,
+                                                                                  **CONSISTENT):
+                return   # a constant is not a gate
+            candidates = [np.tanh(c_t)]
+        else:          # tanh(c_t), or what the forward used: tanh of its first output (returned in swapped order)
+            candidates = [np.tanh(c_t), np.tanh(h_t)]
+        for tanh_c in candidates + same_shape:
+            if np.allclose(o * tanh_c, h_t, **CONSISTENT) or (not combined and any(tanh_c is c for c in candidates)):
                 found.append({"i": i, "f": f, "g": g, "o": o, "tanh_c": tanh_c})
-                return
 
     recorded = {}
     for call in calls if isinstance(calls, list) else []:
@@ -236,25 +240,26 @@ def own_activations(request: dict, reports, request_id: str) -> list[dict] | Non
     return None if caches is None else [reference.lstm_backward(upstream[0], caches)]
 
 
-@own_target("your own lstm_cell_backward")
-def own_cell_backward(request: dict, reports, request_id: str) -> list[dict] | None:
-    """Backpropagation through time composed from the student's own cell backward (reported as the columns of
-    that linear map at every step), where every step of their cell is recognisably an LSTM cell."""
+@own_target("a stand-in for lstm_cell_backward")
+def standin_loop(request: dict, reports, request_id: str) -> list[dict] | None:
+    """Backpropagation through time over the stand-in cell backward the probe gave the student's
+    ``lstm_backward`` (fixed random linear maps per step, rebuilt here from the same seed): a correct time loop
+    gets these gradients whatever the student's own cell backward does. Compared with that request's values, and
+    only where every step of the student's cell is recognisably an LSTM cell (the backward points are those of an
+    LSTM's backward pass: a time loop over a linear map earns none)."""
     args = {name: np.asarray(a, dtype=np.float64) for name, a in zip(request["arg_names"], request["args"])}
-    if _step_activations(args, reports.extra(request_id)) is None:
+    if _step_activations(args, reports.extra(f"{request_id}/standin")) is None:
         return None
-    basis = reports.value(f"{request_id}/basis")
-    keys = ("dx_t", "dh_prev", "dc_prev", "dkernel", "drecurrent_kernel", "dbias")
-    dh_seq = np.asarray(request["upstream"][0], dtype=np.float64)
-    batch, steps, units = dh_seq.shape
-    if not isinstance(basis, dict) or not all(isinstance(basis.get(f"{w}/{k}"), np.ndarray) and
-                                              basis[f"{w}/{k}"].shape[:2] == (steps, batch * units)
-                                              for w in ("dh", "dc") for k in keys):
-        return None
+    standin = reports.request(f"{request_id}/standin")
+    x, h0 = np.asarray(standin["args"][0]), np.asarray(standin["args"][4])
+    batch, steps, input_dim = x.shape
+    units = h0.shape[1]
+    maps = standin_maps(int(standin["seed"]), steps, batch, input_dim, units)
+    dh_seq = np.asarray(standin["upstream"][0], dtype=np.float64)
 
     def step(t: int, dh: np.ndarray, dc: np.ndarray) -> dict:
-        return {key: np.tensordot(dh.ravel(), basis[f"dh/{key}"][t], axes=1)
-                + np.tensordot(dc.ravel(), basis[f"dc/{key}"][t], axes=1) for key in keys}
+        return {key: np.tensordot(dh.ravel(), a, axes=1) + np.tensordot(dc.ravel(), b, axes=1)
+                for key, (a, b) in maps[t].items()}
 
     dh_next, dc_next = np.zeros((batch, units)), np.zeros((batch, units))
     totals: dict[str, Any] = {}
@@ -265,7 +270,5 @@ def own_cell_backward(request: dict, reports, request_id: str) -> list[dict] | N
         for key in ("dkernel", "drecurrent_kernel", "dbias"):
             totals[key] = totals.get(key, 0) + grads[key]
         dh_next, dc_next = grads["dh_prev"], grads["dc_prev"]
-    try:
-        return [{"dx": np.stack(dx, axis=1), "dh0": dh_next, "dc0": dc_next, **totals}]
-    except ValueError:
-        return None
+    return [{"dx": np.stack(dx, axis=1), "dh0": dh_next, "dc0": dc_next, **totals,
+             "__request__": f"{request_id}/standin"}]
