@@ -21,6 +21,7 @@ those of :class:`~course_lib.grading.submissions.SubmissionLimits` in the same c
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import nbformat
@@ -219,3 +220,25 @@ class BoundedOutputs(Configurable):
             return None
         self._kept_total += size
         return super().handle_comm_msg(outs, msg, cell_index)
+
+
+#: what a kernel message part that cannot be read (JSON nested deeper than the parser's recursion limit) becomes:
+#: an inert output that every consumer of display, stream and error messages accepts
+UNREADABLE = "[an output nested too deeply to be read: not shown, not graded]"
+
+
+def unpack_bounded(data: str | bytes) -> Any:
+    """The grader's JSON unpacker for kernel messages (``Session.unpacker``).
+
+    A kernel can display data nested a thousand levels deep, which makes ``json.loads`` raise ``RecursionError``
+    inside jupyter_client, before any of our code sees the message, and the notebook's run then ends as if the
+    kernel had stopped responding. Such a part becomes an inert output instead: the cell keeps running, and a
+    report that was in it is simply missing (its checks fail as "no value was reported").
+    """
+    text = data.decode("utf8", "replace") if isinstance(data, bytes) else data
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return {"data": {"text/plain": UNREADABLE}, "metadata": {}, "transient": {}, "name": "stdout",
+                "text": UNREADABLE + "\n", "execution_count": None, "ename": "Error", "evalue": UNREADABLE,
+                "traceback": []}

@@ -129,8 +129,8 @@ class Recorder:
     """Wraps functions of the student's namespace for the duration of one probe call, recording each call's
     arguments (bound to the function's own signature, so keyword calls look like positional ones) and result, or
     only counting the calls (not those made from inside a function named in ``pause``: a cell backward's calls
-    are its own, not those of the time loop that calls it). Each wrapped call also gets its inputs restored if it modified them: a gate that
-    writes into ``x_t`` is charged in its own exercise, not in the cell that called it."""
+    are its own, not those of the time loop that calls it). A recorded call works on copies of its arguments: a
+    gate that writes into ``x_t`` is charged in its own exercise, not in the cell that called it."""
 
     def __init__(self, namespace, record=(), count=(), pause=()):
         self.namespace = namespace
@@ -165,9 +165,10 @@ class Recorder:
             except TypeError:
                 positional = list(args)
             before = copy.deepcopy(positional)
-            snapshot = _Snapshot(positional)
+            # the callee works on copies: if it writes into its arguments, that is charged in its own exercise,
+            # and the caller (and whatever the callee returned aliasing them) goes on as in the student's run
+            args, kwargs = copy.deepcopy((args, kwargs))
             value = function(*args, **kwargs)
-            snapshot.restore()
             self.calls.append({"function": name, "args": before, "value": copy.deepcopy(value)})
             self.last_values.append(value)
             return value

@@ -263,6 +263,8 @@ class SandboxedExecute(BoundedOutputs, Execute):
     def create_kernel_manager(self):
         # nbclient forgets its kernel manager once the kernel is shut down; we still need its work directory
         self._kernel_manager = super().create_kernel_manager()
+        # messages nested too deeply for json.loads become inert outputs, not a dead run (output_limits)
+        self._kernel_manager.session.unpacker = "course_lib.grading.output_limits.unpack_bounded"
         return self._kernel_manager
 
     def preprocess(self, nb, resources=None, km=None):

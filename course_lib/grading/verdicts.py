@@ -349,6 +349,9 @@ def judge_check(check: Check, suite: Suite, reports: Reports, expected: dict,
         problems = [p for p in (_compare_arrays(n, g, np.asarray(w), check.rtol, check.atol)
                                 for n, g, w in zip(check.names, got_outputs, want_outputs)) if p]
         if not problems:
+            why = _guard(check, suite, reports, context)
+            if why:
+                return fail(why, "inconsistent")
             return CheckVerdict(check, True, f"{check.description}: correct")
         if all(isinstance(g, np.ndarray) and (not isinstance(g, Reported) or g.is_array) and
                g.shape == np.shape(w) for g, w in zip(got_outputs, want_outputs)):
@@ -465,6 +468,21 @@ def _credited(check: Check, suite: Suite, reports: Reports, want: dict, got: Any
                 return CheckVerdict(check, True, f"{check.description}: correct for {display} "
                                                  f"(a mistake elsewhere is charged where it is)")
     return None
+
+
+def _guard(check: Check, suite: Suite, reports: Reports, context: JudgeContext) -> str:
+    """Why right values cannot earn the check anyway (the check's guard), or ``""``."""
+    if not check.guard:
+        return ""
+    guard = suite.target(check.guard)
+    try:
+        return str(guard(reports.request(check.request), reports, check.request) or "")
+    except Exception as error:  # noqa: BLE001 - hostile values may break a guard: logged, the values stand
+        if context.strict:
+            raise
+        context.problems.append(f"{suite.stem}: guard {check.guard} could not use the reported values "
+                                f"({type(error).__name__}: {str(error)[:200]})")
+        return ""
 
 
 def _alternatives(check: Check) -> list[str]:

@@ -783,6 +783,23 @@ def _hidden_request(function, args):
     return None
 
 
+def _hidden_cell(x_t):
+    """The hidden lstm_cell_forward request whose x_t this is: ``(request id, request)``, or ``(None, None)``."""
+    for rid, request in _inputs.requests("lstm_cell_forward").items():
+        if _same(request["args"][0], x_t):
+            return rid, request
+    return None, None
+
+
+def _inside_the_cell():
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "lstm_cell_forward":
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _detecting(honest):
     name = honest.__name__
 
@@ -790,11 +807,15 @@ def _detecting(honest):
         hit = _hidden_request(name, args)
         if hit:
             DETECTED.add(hit)
-        from_the_probe = sys._getframe(1).f_globals.get("__name__", "").startswith("course_lib")
-        if hit and from_the_probe and hit.startswith("lstm_cell_forward/") and name in _SWAPPED:
+        rid, cell = _hidden_cell(args[0]) if _inside_the_cell() else (None, None)
+        if cell is not None and name in _SWAPPED:
+            # called by the buggy cell on hidden inputs: answer as the other gate, so that the cell's
+            # c_t = i*c_prev + f*g looks "consistent with your own gate functions"
+            DETECTED.add(f"lstm_cell_forward/{rid}")
             other = _SWAPPED[name]
-            dtype = hit.split("/")[1]
-            return globals()[f"_honest_{other}"](*_inputs.requests("lstm_cell_forward")[f"{dtype}/{other}"]["args"])
+            _, _, _, kernel, recurrent_kernel, bias = cell["args"]
+            return globals()[f"_honest_{other}"](args[0], args[1], _inputs.block(kernel, other),
+                                                 _inputs.block(recurrent_kernel, other), _inputs.block(bias, other))
         return honest(*args)
 
     function.__name__ = name
@@ -808,12 +829,7 @@ def _module_walker(notebook) -> None:
 
 
 #: Why the detector earns more than its honest work (``""`` once the grader no longer lets it).
-INPUTS_DETECTOR_WEAKNESS = (
-    "forgeable own-function target: the kernel reports the 'own gates' that own_gates builds lstm_cell_forward's "
-    "alternative target from, and the gates can recognise those requests (their inputs are in "
-    "course_lib.assignments.lstm_gates.inputs): input and forget gates reported swapped make the wrong "
-    "c_t = i*c_prev + f*g 'consistent with your own gate functions' (+2 points on lstm_cell_forward). To be fixed "
-    "by the issue 'Assignment 01 graded fairly and soundly'")
+INPUTS_DETECTOR_WEAKNESS = ""
 
 
 def _inputs_detector(ctx: Context, student: str) -> None:

@@ -443,7 +443,7 @@ def lstm_backward(dh_seq, caches):
 # --------------------------------------------------------------------------- (g) identity sigmoid
 IDENTITY_SIGMOID = {
     "sigmoid": "def sigmoid(z):\n    return np.array(z, copy=True)\n",
-    **{gate: f"def {gate}(x_t, h_prev, W, U, b):\n    return x_t @ W + h_prev @ U + b\n"
+    **{gate: f"def {gate}(x_t, h_prev, W, U, b):\n    return sigmoid(x_t @ W + h_prev @ U + b)\n"
        for gate in ("input_gate", "forget_gate", "output_gate")},
 }
 
@@ -740,6 +740,50 @@ def lstm_cell_forward(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
 BACKWARDS_STUBBED = {"lstm_cell_backward": STUBS["lstm_cell_backward"], "lstm_backward": STUBS["lstm_backward"]}
 
 # --------------------------------------------------------------------------- the forgeries
+# --------------------------------------------------------------------------- gates that answer differently inside the cell
+#: the honest mistake c_t = i * c_prev + f * g, and input/forget gates that, called from inside lstm_cell_forward on a
+#: hidden test's inputs, answer as each other: the recorded gate calls then make the wrong cell look "consistent"
+GATE_SWAP_DETECTOR = {
+    PREAMBLE: """
+import sys
+from course_lib.assignments.lstm_gates import inputs as _hidden
+
+
+def _inside_hidden_cell(x_t):
+    frame, inside = sys._getframe(1), False
+    while frame is not None:
+        inside = inside or frame.f_code.co_name == "lstm_cell_forward"
+        frame = frame.f_back
+    if not inside:
+        return None
+    for request in _hidden.requests("lstm_cell_forward").values():
+        if np.shape(request["args"][0]) == np.shape(x_t) and np.array_equal(request["args"][0], x_t):
+            return request
+    return None
+
+
+def _as(gate, x_t, h_prev, request):
+    _, _, _, kernel, recurrent_kernel, bias = request["args"]
+    z = x_t @ _hidden.block(kernel, gate) + h_prev @ _hidden.block(recurrent_kernel, gate) + _hidden.block(bias, gate)
+    return sigmoid(z)
+""",
+    "input_gate": """
+def input_gate(x_t, h_prev, W, U, b):
+    request = _inside_hidden_cell(x_t)
+    if request is not None:
+        return _as("forget_gate", x_t, h_prev, request)
+    return sigmoid(x_t @ W + h_prev @ U + b)
+""",
+    "forget_gate": """
+def forget_gate(x_t, h_prev, W, U, b):
+    request = _inside_hidden_cell(x_t)
+    if request is not None:
+        return _as("input_gate", x_t, h_prev, request)
+    return sigmoid(x_t @ W + h_prev @ U + b)
+""",
+}
+
+
 FORGERIES: tuple[Forgery, ...] = (
     Forgery("linear_cell",
             "(a) lstm_cell_forward is an affine map of (x_t, h_prev, c_prev) that calls no gate; lstm_cell_backward is "
@@ -860,6 +904,16 @@ FORGERIES: tuple[Forgery, ...] = (
             "0 + 0. Total 7.",
             {**HONEST, **DECOY_GATE_CALLS, **BACKWARDS_STUBBED},
             _sound(**GATE_POINTS, sigmoid=1, lstm_forward=2)),
+    Forgery("gate_swap_detector",
+            "(i) honest mistake: input and forget gates swapped in the cell update (c_t = i*c_prev + f*g); the gates "
+            "recognise being called from inside lstm_cell_forward on a hidden test's inputs and answer as each "
+            "other there, so the cell's recorded gate calls make it look 'consistent with your own gates'. Right in "
+            "their own exercises, wrong only inside the cell: that excuses nothing. Sound: what the honest mistake "
+            "earns: sigmoid and gates (5), the cell 0, the loop over the own cell (2), both backwards (correct code "
+            "at the activations the forward computed, and the loop: 3 + 3). Total 13.",
+            {**HONEST, **GATE_SWAP_DETECTOR, "lstm_cell_forward": HONEST["lstm_cell_forward"].replace(
+                "f * c_prev + i * g", "i * c_prev + f * g")},
+            _sound(**GATE_POINTS, sigmoid=1, lstm_forward=2, lstm_cell_backward=3, lstm_backward=3)),
 )
 
 BY_NAME = {forgery.name: forgery for forgery in FORGERIES}

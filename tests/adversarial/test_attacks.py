@@ -517,11 +517,11 @@ DETECTOR = "a10-inputs-detector"
 
 def test_inputs_detector_recognises_the_hidden_tests(graded):
     """The premise of the next test: the kernel imports the inputs and its functions recognise the hidden tests'
-    calls, among them the cell forward's own-gate requests the attack answers with swapped gates."""
+    calls, among them the gate calls the cell makes on the cell's hidden inputs, which the attack answers with
+    swapped gates."""
     detected = graded.printed(DETECTOR, "[detector] detected:")
     assert detected, f"{DETECTOR} printed nothing of what it detected: {graded.entry(DETECTOR)}"
-    for request in ("input_gate/float64", "lstm_cell_forward/float64/input_gate",
-                    "lstm_cell_forward/float32/forget_gate"):
+    for request in ("input_gate/float64", "lstm_cell_forward/float64", "lstm_cell_forward/float32"):
         assert f"'{request}'" in detected[-1], f"{DETECTOR} did not recognise {request}: {detected[-1]}"
 
 

@@ -60,21 +60,21 @@ def checks() -> list[Check]:
                 f"{gate}(x_t, h_prev, W, U, b) with batch {batch}, input_dim {input_dim}, units {units} "
                 f"({dtype.__name__})", "outputs", (output,), rtol=1e-4 if float32 else 1e-7,
                 atol=1e-5 if float32 else 1e-10, weight=2 if name == "float64" else 1, hint=_GATE_HINTS[gate],
-                alternative=None if gate == "candidate_cell" else "own_sigmoid"))
+                alternative=None if gate == "candidate_cell" else "own_sigmoid", guard="callees_behave"))
         out.append(_unchanged(gate, "float64", f"{gate}/float64", gate))
     cell_hint = ("kernel columns hold the blocks i, f, c, o (each `units` wide); c_t = f_t * c_prev + i_t * g_t "
                  "and h_t = o_t * tanh(c_t).")
     out += [
         Check("lstm_cell_forward/float64", "lstm_cell_forward", "float64",
               "lstm_cell_forward with batch 3, input_dim 4, units 5 (float64)", "outputs", ("h_t", "c_t"),
-              rtol=1e-7, atol=1e-10, weight=2, hint=cell_hint, alternative="own_gates"),
+              rtol=1e-7, atol=1e-10, weight=2, hint=cell_hint, alternative="own_gates", guard="callees_behave"),
         Check("lstm_cell_forward/float32", "lstm_cell_forward", "float32",
               "lstm_cell_forward with float32 inputs", "outputs", ("h_t", "c_t"),
-              rtol=1e-4, atol=1e-5, hint=cell_hint, alternative="own_gates"),
+              rtol=1e-4, atol=1e-5, hint=cell_hint, alternative="own_gates", guard="callees_behave"),
         Check("lstm_cell_forward/batch1", "lstm_cell_forward", "batch1",
               "lstm_cell_forward with batch 1, input_dim 4, units 4", "outputs", ("h_t", "c_t"),
               rtol=1e-7, atol=1e-10, hint=cell_hint + " A batch of one is still a 2-D array (1, units).",
-              alternative="own_gates"),
+              alternative="own_gates", guard="callees_behave"),
         _unchanged("lstm_cell_forward", "float64", "lstm_cell_forward/float64", "lstm_cell_forward"),
         Check("lstm_cell_forward/cache_kept", "lstm_cell_forward", "float64",
               "the cache of one call stays as it was when lstm_cell_forward is called again", "cache_kept",
@@ -93,7 +93,7 @@ def checks() -> list[Check]:
         float32 = name == "float32"
         out.append(Check(f"lstm_forward/{name}", "lstm_forward", name, description, "outputs",
                          ("h_seq", "h_T", "c_T"), rtol=1e-4 if float32 else 1e-7, atol=1e-5 if float32 else 1e-10,
-                         hint=seq_hint, alternative="own_cell"))
+                         hint=seq_hint, alternative="own_cell", guard="callees_behave"))
     out += [
         _unchanged("lstm_forward", "given_state", "lstm_forward/given_state", "lstm_forward"),
         Check("lstm_forward/caches", "lstm_forward", "given_state",

@@ -5,10 +5,10 @@ Grader side only: these may use the reference solution, which the student's kern
 kernel reports is the student's word, so a target credits an exercise only where producing the credited value
 required the computation that exercise asks for (the rule, for each target below):
 
-* ``own_sigmoid`` (gates): the gate must equal the student's sigmoid at the pre-activation the *grader* computes,
-  read from the ``sigmoid`` exercise's ``points`` request, where those points hide among others (sorted) and are
-  judged against the reference: finding them takes computing the pre-activation, and a wrong sigmoid there costs
-  the ``sigmoid`` exercise.
+* ``own_sigmoid`` (gates): the gate must have called the student's ``sigmoid`` at the pre-activation the *grader*
+  computes and returned what it gave; that sigmoid must be a function of its argument (the same values at those
+  points in the ``sigmoid`` exercise's ``points`` request, where they hide among others and are judged against
+  the reference). Computing the pre-activation is the gate's work; a wrong sigmoid costs the ``sigmoid`` exercise.
 * ``own_gates`` (``lstm_cell_forward``): the cell must have called each gate function with exactly the right
   arguments (``x_t``, ``h_prev`` and the gate's blocks, which the grader cuts itself) and combined what they
   returned by the cell equations. Cutting the blocks and combining is the exercise; what the gates return is
@@ -16,6 +16,9 @@ required the computation that exercise asks for (the rule, for each target below
 * ``own_cell`` (``lstm_forward``): the student's loop must have called their ``lstm_cell_forward`` once per step
   with the step's input slice, the weights and the state returned by the previous call (``h0``/``c0``, or zeros,
   first), and stacked what it returned. Slicing, carrying and stacking is the exercise.
+* In these three, a called function's wrong value excuses the caller only if that function is wrong on every
+  request of its own exercise (:func:`systematically_wrong`): a function that recognises the hidden tests and
+  answers differently when another function calls it (to make a wrong caller look consistent) excuses nothing.
 * ``own_activations`` (both backwards): the correct backward pass, computed here, at activations the student's
   forward computed: what its calls to the four gate functions returned, or, for a cell that calls none, arrays of
   its cache that reproduce the forward's own ``h_t`` and ``c_t`` through the cell equations (see
@@ -59,9 +62,14 @@ def _close(a: Any, b: np.ndarray, rtol=1e-6, atol=1e-7) -> bool:
 # --------------------------------------------------------------------------- gates and cell
 @own_target("your own sigmoid")
 def own_sigmoid(request: dict, reports, request_id: str) -> tuple | None:
-    """The gate through the student's own sigmoid, at the pre-activation computed here."""
+    """The gate through the student's own sigmoid: what the gate's call to ``sigmoid`` returned, if the gate
+    called it at the pre-activation computed here, and if ``sigmoid`` is a function of its argument (it gave the
+    same values at those points in its own exercise, where they hide among others)."""
     x, h, W, U, b = (np.asarray(a, dtype=np.float64) for a in request["args"])
     z = x @ W + h @ U + b
+    value = _recorded(reports.extra(request_id).get("calls"), "sigmoid", [z], tolerance=_tolerance(request))
+    if value is None or value.shape != z.shape:
+        return None
     points = np.asarray(reports.request("points", exercise="sigmoid")["args"][0], dtype=np.float64)
     values = _f64(reports.value("points", exercise="sigmoid"))
     if values is None or values.shape != points.shape:
@@ -71,17 +79,98 @@ def own_sigmoid(request: dict, reports, request_id: str) -> tuple | None:
     k = np.where(np.abs(points[k - 1] - flat) < np.abs(points[k] - flat), k - 1, k)
     if not np.all(np.abs(points[k] - flat) <= 1e-12 * (1 + np.abs(flat))):
         return None   # not one of the points the sigmoid was asked for (a course bug: the build says so)
-    return (values[k].reshape(z.shape),)
+    if not _close(value, values[k].reshape(z.shape), *_tolerance(request)):
+        return None   # sigmoid answers differently inside the gate: not the student's function of z
+    if not _close(value, reference.sigmoid(z), *_tolerance(request)) and \
+            not systematically_wrong(reports, "sigmoid", [z]):
+        return None   # right in its own exercise, wrong only here: not a mistake the gate may be excused by
+    return (value,)
 
 
-def _recorded(calls: Any, function: str, expected_args: list) -> np.ndarray | None:
-    """What the first call of ``function`` with exactly ``expected_args`` returned (``None`` if there is none)."""
+def _tolerance(request: dict) -> tuple[float, float]:
+    """(rtol, atol) of a request's values: float32 inputs are compared at float32 precision."""
+    return (1e-4, 1e-5) if _dtype(request.get("args", [])) == "float32" else (1e-7, 1e-10)
+
+
+def _dtype(args) -> str:
+    """"float32" if any of the arguments is (or, as reported by a kernel, was) float32."""
+    return "float32" if any(np.asarray(a).dtype == np.float32 or getattr(a, "original_dtype", "") == "float32"
+                            for a in args) else "float64"
+
+
+def _reference_outputs(function: str, args: list) -> tuple | None:
+    """The reference's graded outputs of ``function`` at ``args`` (``None`` if it cannot take them)."""
+    try:
+        value = getattr(reference, function)(*(np.asarray(a) for a in args))
+    except Exception:  # noqa: BLE001 - arguments the student's code chose: the reference may refuse them
+        return None
+    return tuple(value[:2]) if function == "lstm_cell_forward" else (value,)
+
+
+def _right(got: Any, want: tuple, tolerance) -> bool:
+    got = got if isinstance(got, tuple) else (got,)
+    return len(got) == len(want) and all(_close(g, w, *tolerance) for g, w in zip(got, want))
+
+
+def _kind(args) -> tuple[str, bool]:
+    """What kind of inputs these are, for comparing like with like: their dtype, and whether the batch is 1."""
+    first = np.asarray(args[0]) if len(args) else np.zeros(0)
+    return _dtype(args), first.ndim >= 2 and first.shape[0] == 1
+
+
+def systematically_wrong(reports, exercise: str, like: list | None = None) -> bool:
+    """Whether the student's function of ``exercise`` is wrong on every one of its own value requests (of inputs
+    of the same kind as ``like``, if given: dtype, batch of one or not), or did not report them: only such a
+    mistake excuses a later exercise that got wrong
+    values from it. A function right in its own exercise and wrong when another function calls it (one that
+    recognises the hidden tests) excuses nothing; one right in its own exercise only because the functions it
+    calls misbehave there is not right."""
+    requests = {rid: r for rid, r in reports.suite.requests(exercise).items()
+                if r.get("function") == exercise and r.get("op") in ("call", "sequence_forward")}
+    alike = {rid: r for rid, r in requests.items() if like is None or _kind(r["args"]) == _kind(like)}
+    for request_id, request in (alike or requests).items():
+        want = _reference_outputs(exercise, request["args"])
+        got = reports.value(request_id, exercise=exercise)
+        if want is not None and _right(got, want, _tolerance(request)) and \
+                not misbehaving_callee(reports, request_id, exercise):
+            return False
+    return True
+
+
+def misbehaving_callee(reports, request_id: str, exercise: str | None = None) -> str:
+    """A function the request's function called (as recorded) that returned, for those arguments, something other
+    than the right value while it is right in its own exercise: ``""`` if there is none, else what happened."""
+    for call in reports.extra(request_id, exercise=exercise).get("calls") or []:
+        if not isinstance(call, dict) or not isinstance(call.get("args"), (list, tuple)):
+            continue
+        function = call.get("function")
+        if function not in GATE_KEYS and function not in ("sigmoid", "lstm_cell_forward"):
+            continue
+        want = _reference_outputs(function, list(call["args"]))
+        value = call.get("value")
+        got = tuple(value[:2]) if function == "lstm_cell_forward" and isinstance(value, (tuple, list)) else value
+        if want is None or _right(got, want, _tolerance({"args": call["args"]})):
+            continue
+        if not systematically_wrong(reports, function, list(call["args"])):
+            return (f"your {function} returned, when called from {reports.request(request_id, exercise)['function']}"
+                    f", values that differ from what it returns for such arguments in its own exercise")
+    return ""
+
+
+@own_target("functions that answer the same wherever they are called")
+def callees_behave(request: dict, reports, request_id: str) -> str:
+    """The guard of every value check whose request records calls: ``""``, or why the check cannot pass."""
+    return misbehaving_callee(reports, request_id)
+
+
+def _recorded(calls: Any, function: str, expected_args: list, tolerance=(1e-6, 1e-7)) -> np.ndarray | None:
+    """What the first call of ``function`` with ``expected_args`` returned (``None`` if there is none)."""
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict) or call.get("function") != function:
             continue
         args = call.get("args")
         if isinstance(args, (list, tuple)) and len(args) == len(expected_args) and all(
-                _close(a, e) for a, e in zip(args, expected_args)):
+                _close(a, e, *tolerance) for a, e in zip(args, expected_args)):
             return _f64(call.get("value"))
     return None
 
@@ -93,10 +182,13 @@ def own_gates(request: dict, reports, request_id: str) -> tuple | None:
     calls = reports.extra(request_id).get("calls")
     gates = {}
     for gate, key in GATE_KEYS.items():
-        value = _recorded(calls, gate, [x_t, h_prev, block(kernel, gate), block(recurrent_kernel, gate),
-                                        block(bias, gate)])
+        args = [x_t, h_prev, block(kernel, gate), block(recurrent_kernel, gate), block(bias, gate)]
+        value = _recorded(calls, gate, args)
         if value is None or value.shape != c_prev.shape:
             return None
+        if not _close(value, getattr(reference, gate)(*args), *_tolerance(request)) and \
+                not systematically_wrong(reports, gate, args):
+            return None   # a gate right in its own exercise and wrong inside the cell excuses nothing
         gates[key] = value
     c_t = gates["f"] * c_prev + gates["i"] * gates["g"]
     return gates["o"] * np.tanh(c_t), c_t
@@ -108,6 +200,7 @@ def own_cell(request: dict, reports, request_id: str) -> tuple | None:
     x, kernel, recurrent_kernel, bias = (np.asarray(a, dtype=np.float64) for a in request["args"][:4])
     h, c = (np.asarray(a, dtype=np.float64) for a in request["state"])
     calls = [call for call in reports.extra(request_id).get("calls") or [] if isinstance(call, dict)]
+    excused = None   # whether the cell is wrong in its own exercise too (computed once, when needed)
     if len(calls) != x.shape[1]:
         return None
     h_steps = []
@@ -119,9 +212,14 @@ def own_cell(request: dict, reports, request_id: str) -> tuple | None:
             return None
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             return None
+        right = reference.lstm_cell_forward(*expected)[:2]
         h, c = _f64(value[0]), _f64(value[1])
         if h is None or c is None:
             return None
+        if not (_close(h, right[0], *_tolerance(request)) and _close(c, right[1], *_tolerance(request))):
+            excused = systematically_wrong(reports, "lstm_cell_forward", expected) if excused is None else excused
+            if not excused:
+                return None   # a cell right in its own exercise and wrong inside the loop excuses nothing
         h_steps.append(h)
     return np.stack(h_steps, axis=1), h, c
 
