@@ -161,7 +161,7 @@ class Recorder:
                 bound = signature.bind(*args, **kwargs) if signature else None
                 if bound is not None:
                     bound.apply_defaults()
-                positional = list(bound.arguments.values()) if bound is not None else list(args)
+                positional = list(bound.args) if bound is not None else list(args)  # *args expanded
             except TypeError:
                 positional = list(args)
             before = copy.deepcopy(positional)

@@ -784,7 +784,7 @@ def _hidden_request(function, args):
 
 
 def _hidden_cell(x_t):
-    """The hidden lstm_cell_forward request whose x_t this is: ``(request id, request)``, or ``(None, None)``."""
+    \"\"\"The hidden lstm_cell_forward request whose x_t this is: ``(request id, request)``, or ``(None, None)``.\"\"\"
     for rid, request in _inputs.requests("lstm_cell_forward").items():
         if _same(request["args"][0], x_t):
             return rid, request

@@ -914,6 +914,13 @@ FORGERIES: tuple[Forgery, ...] = (
             {**HONEST, **GATE_SWAP_DETECTOR, "lstm_cell_forward": HONEST["lstm_cell_forward"].replace(
                 "f * c_prev + i * g", "i * c_prev + f * g")},
             _sound(**GATE_POINTS, sigmoid=1, lstm_forward=2, lstm_cell_backward=3, lstm_backward=3)),
+    Forgery("gate_swap_detector_wrapped",
+            "(i) the same detecting gates written as `def input_gate(*args, **kwargs)` wrappers, whose recorded calls "
+            "carry their arguments as one tuple unless the probe binds them to the signature. Sound: as above, 13.",
+            {**HONEST, **{k: v.replace("(x_t, h_prev, W, U, b):", "(*args):\n    x_t, h_prev, W, U, b = args")
+                          for k, v in GATE_SWAP_DETECTOR.items()}, "lstm_cell_forward": HONEST[
+                "lstm_cell_forward"].replace("f * c_prev + i * g", "i * c_prev + f * g")},
+            _sound(**GATE_POINTS, sigmoid=1, lstm_forward=2, lstm_cell_backward=3, lstm_backward=3)),
 )
 
 BY_NAME = {forgery.name: forgery for forgery in FORGERIES}

@@ -183,3 +183,31 @@ def test_many_printing_cells_share_the_notebook_budget(tmp_path):
     assert noted and noted == list(range(noted[0], 16)), "once the notebook's budget is spent, every later cell says so"
     assert "over the notebook's limit of 10 MiB" in _notes(executed.cells[-1].outputs)[0]
     assert all(not _notes(c.outputs) and _kept_bytes(c.outputs) == 800_000 for c in executed.cells[:noted[0]])
+
+
+DEEP = ("import sys\nsys.setrecursionlimit(100_000)  # the kernel can encode what the grader cannot decode\n"
+        "from IPython.display import display\n"
+        "deep = 0\n"
+        "for _ in range(600):\n"
+        "    deep = {'__dict__': {'a': deep}}\n"
+        f"display({{{REPORT_MIME!r}: deep, 'text/plain': 'deep'}}, raw=True)\n"
+        "print('still running')\n")
+
+
+@pytest.mark.notebook
+def test_a_message_nested_too_deeply_to_parse_is_an_inert_output_and_the_run_goes_on(tmp_path):
+    """JSON 1200 levels deep makes json.loads raise RecursionError inside jupyter_client; the graded run must not
+    end as "the kernel stopped responding": that output becomes an inert note, and the next cell runs."""
+    from course_lib.grading.output_limits import UNREADABLE
+    from course_lib.grading.sandbox import SandboxedExecute
+
+    config = Config()
+    config.Sandbox.mode = "none"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(DEEP), nbformat.v4.new_code_cell("1 + 1")])
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    resources = {"metadata": {"path": str(tmp_path)}}
+    executed, resources = SandboxedExecute(config=config, timeout=60).preprocess(notebook, resources)
+    assert not resources["lstm_course"]["problems"], resources["lstm_course"]["problems"]
+    texts = json.dumps(executed.cells[0].outputs)
+    assert UNREADABLE in texts and "still running" in texts and REPORT_MIME not in texts
+    assert executed.cells[1].outputs[0].data["text/plain"] == "2"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import copy
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -187,9 +188,10 @@ def _unroll(namespace, request, record=()) -> list[dict]:
 
 def _op_sequence_forward(namespace, request) -> dict:
     """The student's ``lstm_forward``, recording the calls it makes to their ``lstm_cell_forward``; then whether
-    each ``caches[t]`` is the step-t cache: the same content as the cell returned at step t, or, if not, the same
-    gradients under the student's own ``lstm_cell_backward`` (2 = same, 1 = same gradients, 0 = differs,
-    -1 = could not be compared: that backward raised)."""
+    each ``caches[t]`` is the step-t cache: it holds what the cell returned at step t (:func:`_holds`), or, if
+    not, gives the same gradients under the student's own ``lstm_cell_backward`` (2 = holds it, 1 = same
+    gradients, 0 = differs, or holds another step's cache; -1 = could not be compared: no usable backward yet, and
+    it holds no other step's cache either)."""
     function = probe.lookup(namespace, request["function"])
     with probe.Recorder(namespace, record=[request["cell"]]) as recorder:
         called = probe.call_pristine(function, list(request["args"]))
@@ -207,18 +209,34 @@ def _op_sequence_forward(namespace, request) -> dict:
             mine = cell_caches[t] if t < len(cell_caches) else None
             if mine is None:
                 status.append(0.0)
-            elif cache_t is cell_objects[t] or probe.same(snapshot, mine):
+            elif cache_t is cell_objects[t] or _holds(snapshot, mine):
                 # the very object the cell returned at step t (if the cell itself reuses one object, that is the
-                # cell's mistake, charged there), or one with the same content
+                # cell's mistake, charged there), or one holding the same content
                 status.append(2.0)
             else:
-                status.append(_same_gradients(backward, snapshot, mine, recorder.calls[t]["value"][0]))
+                compared = _same_gradients(backward, snapshot, mine, recorder.calls[t]["value"][0])
+                if compared == -1.0:  # no backward to compare with (it may come later in the notebook)
+                    others = [s for s, other in enumerate(cell_caches) if s != t and other is not None
+                              and _holds(snapshot, other)]
+                    compared = 0.0 if others else -1.0   # another step's cache: reversed, or one object reused
+                status.append(compared)
     calls = [{"function": call["function"], "args": call["args"],
               "value": tuple(call["value"][:2]) if isinstance(call["value"], (tuple, list)) else call["value"]}
              for call in recorder.calls]
     extra = {"calls": calls, "caches": np.array(status), "caches_returned": float(
         len(caches) if isinstance(caches, (list, tuple)) else -1)}
     return {"value": tuple(returned[i] for i in request["keep"]), "mutated": called.mutated, "extra": extra}
+
+
+def _holds(cache: Any, cell_cache: Any) -> bool:
+    """Whether ``cache`` holds the cell's cache: the same content, a dict with (at least) its items, or a
+    container with it among its elements (a loop may add a key or wrap the cell's cache)."""
+    if probe.same(cache, cell_cache):
+        return True
+    if isinstance(cache, dict) and isinstance(cell_cache, dict):
+        return all(k in cache and probe.same(cache[k], v) for k, v in cell_cache.items())
+    values = cache.values() if isinstance(cache, dict) else cache if isinstance(cache, (list, tuple)) else ()
+    return any(probe.same(v, cell_cache) for v in values)
 
 
 def _same_gradients(backward, cache_a, cache_b, h_t) -> float:
