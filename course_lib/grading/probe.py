@@ -80,7 +80,7 @@ def _array_leaves(value: Any, depth: int = 0, seen: set | None = None) -> list[n
     return [leaf for item in list(items)[:10_000] for leaf in _array_leaves(item, depth + 1, seen)]
 
 
-class _Snapshot:
+class Snapshot:
     """The contents of every array inside some arguments, to tell afterwards which arguments had numbers written
     into them, and to write the numbers back. Consuming a container (popping from the list of caches) is not a
     modification of the inputs: only writing into the caller's arrays is."""
@@ -111,13 +111,13 @@ class Called:
     mutated: list[int]
 
 
-def call_pristine(function: Callable, args: list, names: list[str] | None = None) -> Called:
+def call_pristine(function: Callable, args: list) -> Called:
     """``function(*args)`` on deep copies of the arguments (caches included): a function that writes into its
     inputs, or consumes a list it is given, changes nothing the probe uses afterwards. The arguments whose arrays
     it wrote into are listed, and the arrays written back to their pristine values after the call (so that a
     cache referring to an input sees it as it was)."""
     passed = copy.deepcopy(list(args))
-    snapshot = _Snapshot(passed)
+    snapshot = Snapshot(passed)
     value = function(*passed)
     returned = copy.deepcopy(value)
     mutated = snapshot.modified()

@@ -346,7 +346,7 @@ def _op_standin_backward(namespace, request) -> dict:
     namespace[name] = stand_in
     try:
         dh_seq = copy.deepcopy(request["upstream"][0])
-        snapshot = probe._Snapshot([dh_seq, passed])
+        snapshot = probe.Snapshot([dh_seq, passed])
         value = backward(dh_seq, passed)
     finally:
         if saved is None:
