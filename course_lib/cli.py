@@ -15,6 +15,7 @@ VERBS = {
     "build": "prepare data and hidden tests next to source/, and regenerate release/ with nbgrader",
     "autograde": "grade submitted/ into autograded/ and the gradebook",
     "report": "write the grade table (CSV) and print a summary",
+    "feedback": "make the feedback pages again from the gradebook (after hand grading, before release_feedback)",
     "check": "self-study: grade one completed notebook against the hidden tests (no gradebook)",
     "demo": "build, hand in the sample submissions of each assignment, autograde them and print the grades",
 }
@@ -34,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     verbs["autograde"].add_argument("--jobs", "-j", type=int, default=None,
                                     help="submissions graded at once (default: one per CPU core)")
     verbs["report"].add_argument("--output", "-o", metavar="CSV", help="default: grades.csv in the course")
+    verbs["feedback"].add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="default: all")
+    verbs["feedback"].add_argument("--student", action="append", metavar="ID", help="repeatable; default: all")
     verbs["demo"].add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     verbs["demo"].add_argument("--jobs", "-j", type=int, default=None,
                                help="submissions graded at once (default: one per CPU core, as RAM allows)")

@@ -59,6 +59,10 @@ class GradingContext:
                    Sandbox(config=config).wall_seconds + worker.extra_seconds, worker.memory_bytes, limits)
 
 
+#: files nbgrader's exchange writes next to a submission (``nbgrader submit`` / ``collect``): not the student's
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
 def check_files(folder: Path, assignment: Assignment, limits: SubmissionLimits) -> tuple[nbformat.NotebookNode,
                                                                                        list[str]]:
     """The submitted notebook of ``folder`` (parsed and validated), and notes on what else was handed in."""
@@ -71,7 +75,7 @@ def check_files(folder: Path, assignment: Assignment, limits: SubmissionLimits) 
     notebook = read_notebook(expected, limits)
     if others:
         notes.append(f"ignored {len(others)} extra notebook(s): {', '.join(others)}")
-    extra = sorted(p.name for p in folder.iterdir() if p.suffix != ".ipynb" and p.name != "timestamp.txt")
+    extra = sorted(p.name for p in folder.iterdir() if p.suffix != ".ipynb" and p.name not in NBGRADER_FILES)
     if extra:
         notes.append(f"ignored {len(extra)} other file(s)")
     return notebook, notes
