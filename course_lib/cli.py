@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs = {name: sub.add_parser(name, help=text, description=text) for name, text in VERBS.items()}
     verbs["build"].add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    verbs["build"].add_argument("--force", action="store_true",
+                                help="regenerate release/ even where a notebook there holds someone's work")
     verbs["autograde"].add_argument("assignment", nargs="?", metavar="ASSIGNMENT",
                                     help="default: every assignment with submissions")
     verbs["autograde"].add_argument("--student", action="append", metavar="ID", help="repeatable; default: all")

@@ -24,10 +24,40 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def build_assignment(root: Path, assignment: Assignment, api=None, echo=print) -> None:
+def learner_work(release_notebook: Path) -> list[str]:
+    """The solution cells of a release notebook that no longer hold nbgrader's stub: someone's work (a self-study
+    learner opening ``release/`` directly), which regenerating the release would delete."""
+    import nbformat
+    from nbgrader.preprocessors import ClearSolutions
+
+    if not release_notebook.is_file():
+        return []
+    stubs = ClearSolutions()
+    code_stub = stubs.code_stub.get("python", "raise NotImplementedError()").strip().splitlines()[-1]
+    text_stub = stubs.text_stub.strip()
+    try:
+        notebook = nbformat.read(release_notebook, as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable release notebook is nobody's work worth keeping
+        return []
+    changed = []
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and (code_stub if cell.cell_type == "code" else text_stub) not in cell.source:
+            changed.append(str(meta.get("grade_id", "?")))
+    return changed
+
+
+def build_assignment(root: Path, assignment: Assignment, api=None, echo=print, force: bool = False) -> None:
     source, hidden = assignment.source_dir(root), assignment.hidden_dir(root)
     if not assignment.source_notebook(root).is_file():
         raise CourseError(f"{assignment.source_notebook(root)} is missing: is this the course checkout?")
+    work = learner_work(assignment.release_notebook(root))
+    if work and not force:
+        notebook = assignment.release_notebook(root).relative_to(root)
+        raise CourseError(f"{notebook} holds someone's work (solution cells {', '.join(work[:4])}"
+                          f"{' …' if len(work) > 4 else ''} are filled in), and building would overwrite it: copy "
+                          f"it elsewhere first (work on a copy, e.g. `cp {notebook} ~/`), or run "
+                          f"`lstm-course build --force {assignment.name}` to discard it")
     hidden.mkdir(exist_ok=True)
     if assignment.has_module("data"):
         assignment.module("data").build(source, hidden)
@@ -43,11 +73,11 @@ def build_assignment(root: Path, assignment: Assignment, api=None, echo=print) -
     echo(f"  {assignment.name}: release/{assignment.name}/ regenerated from source/{assignment.name}/")
 
 
-def build(root: Path, names: list[str] | None = None, echo=print) -> list[Assignment]:
+def build(root: Path, names: list[str] | None = None, echo=print, force: bool = False) -> list[Assignment]:
     assignments = [get_assignment(n) for n in names] if names else list(ASSIGNMENTS.values())
     api = nbgrader_api(root)
     for assignment in assignments:
-        build_assignment(root, assignment, api=api, echo=echo)
+        build_assignment(root, assignment, api=api, echo=echo, force=force)
     return assignments
 
 

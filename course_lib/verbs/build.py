@@ -1,4 +1,5 @@
-"""``lstm-course build [ASSIGNMENT...]``: data and hidden tests next to the source notebooks, then ``release/``."""
+"""``lstm-course build [--force] [ASSIGNMENT...]``: data and hidden tests next to the source notebooks, then
+``release/`` (refused where a release notebook holds someone's work, unless ``--force``)."""
 from __future__ import annotations
 
 from course_lib.grading.course_build import build
@@ -7,5 +8,5 @@ from course_lib.grading.course_build import build
 def main(args) -> int:
     root = args.course_dir
     print(f"Building {', '.join(args.assignments) or 'all assignments'} in {root}")
-    build(root, args.assignments or None)
+    build(root, args.assignments or None, force=args.force)
     return 0
