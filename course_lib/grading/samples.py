@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.MULTILINE)  # the last line may end the cell
 
 
 @dataclass(frozen=True)
