@@ -36,7 +36,8 @@ def commit_scores(ctx: GradingContext, scratch: Path, student: str, real_db_url:
         target = gb.find_submission_notebook(notebook, name, student)
         for grade in target.grades:
             grade.auto_score = scores.get(grade.name)
-            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+            # a hand grade already given stands (nbgrader keeps manual_score); only a missing one is pending
+            grade.needs_manual_grade = grade.auto_score is None and grade.manual_score is None
         for comment in target.comments:
             comment.auto_comment = comments.get(comment.name)
         gb.db.commit()
