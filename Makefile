@@ -1,12 +1,13 @@
 # Two commands for a fresh clone (see README.md):
 #   make demo   create .venv if missing, install the course, build it, grade the sample submissions
 #   make test   same bootstrap, then the whole test suite
+#   make lab    JupyterLab for the instructor (Formgrader); make lab-student STUDENT=alice for a student's side
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.lstm-course-installed
 
-.PHONY: demo test test-fast build install clean
+.PHONY: demo test test-fast build install clean lab lab-student
 
 install: $(STAMP)
 
@@ -26,6 +27,14 @@ demo: $(STAMP)
 	@echo "==> running the demo: build, sample submissions, autograde, report"
 	$(VENV)/bin/lstm-course demo
 
+STUDENT ?= student1
+
+lab: $(STAMP)
+	$(VENV)/bin/lstm-course lab
+
+lab-student: $(STAMP)
+	$(VENV)/bin/lstm-course lab --student $(STUDENT)
+
 test: $(STAMP)
 	@echo "==> running the test suite"
 	$(PY) -m pytest
@@ -34,5 +43,5 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not notebook and not e2e"
 
 clean:
-	rm -rf gradebook.db submitted feedback grades.csv source/*/hidden
+	rm -rf gradebook.db submitted feedback grades.csv source/*/hidden exchange .lab
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

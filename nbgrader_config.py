@@ -6,6 +6,7 @@ import os
 
 from course_lib.grading.html_safety import html_safety_config
 from course_lib.grading.pipeline import AUTOGRADE_PREPROCESSORS
+from course_lib.lab.exchange import exchange_root
 
 c = get_config()  # noqa: F821 (injected by traitlets when the file is loaded)
 
@@ -14,6 +15,10 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # source/<assignment>/hidden/ (hidden tests, held-out data and labels) stays with the instructor: this one rule keeps
 # it out of release/, out of every scratch course and kernel work directory, and out of the feedback.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden"]
+# Released assignments, submissions and feedback in transit: <course>/exchange/nbgrader for a try-out on one machine
+# (its parent is private to you); a JupyterHub sets LSTM_COURSE_EXCHANGE to a directory all students reach
+# (course_lib/lab/exchange.py, README "JupyterLab").
+c.Exchange.root = str(exchange_root(c.CourseDirectory.root))
 
 # Verdicts are computed by the grader from the values the hidden tests report (course_lib.grading.verdicts).
 c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS

@@ -17,6 +17,7 @@ VERBS = {
     "report": "write the grade table (CSV) and print a summary",
     "feedback": "make the feedback pages again from the gradebook (after hand grading, before release_feedback)",
     "check": "self-study: grade one completed notebook against the hidden tests (no gradebook)",
+    "lab": "JupyterLab on 127.0.0.1 for a local try-out: the instructor's (Formgrader) or, with --student, a student's",
     "demo": "build, hand in the sample submissions of each assignment, autograde them and print the grades",
 }
 
@@ -42,6 +43,10 @@ def parser() -> argparse.ArgumentParser:
     verbs["demo"].add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     verbs["demo"].add_argument("--jobs", "-j", type=int, default=None,
                                help="submissions graded at once (default: one per CPU core, as RAM allows)")
+    verbs["lab"].add_argument("--student", metavar="ID", help="a student's server in students/ID/ (default: the "
+                              "instructor's, on the course)")
+    verbs["lab"].add_argument("--port", type=int, default=None, help="default: 8888 (instructor), 8889 (student)")
+    verbs["lab"].add_argument("--no-browser", action="store_true", help="do not open a browser")
     verbs["check"].add_argument("notebook", metavar="NOTEBOOK", help="a completed assignment notebook")
     verbs["check"].add_argument("--assignment", help="when the notebook was renamed")
     for verb in ("autograde", "check"):
