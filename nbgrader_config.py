@@ -5,7 +5,7 @@
 import os
 
 from course_lib.grading.html_safety import html_safety_config
-from course_lib.grading.pipeline import AUTOGRADE_PREPROCESSORS
+from course_lib.grading.pipeline import AUTOGRADE_PREPROCESSORS, SANITIZE_PREPROCESSORS
 from course_lib.lab.exchange import exchange_root
 
 c = get_config()  # noqa: F821 (injected by traitlets when the file is loaded)
@@ -22,6 +22,9 @@ c.Exchange.root = str(exchange_root(c.CourseDirectory.root))
 
 # Verdicts are computed by the grader from the values the hidden tests report (course_lib.grading.verdicts).
 c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+# Whatever starts nbgrader's autograde (lstm-course, Formgrader, a plain `nbgrader autograde`), the submission is
+# sanitised against the release notebook first (course_lib/grading/sanitize.py).
+c.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
 # A cell of assignment 01 runs in well under a second; generous, but a stuck cell cannot hold the class.
 c.Execute.timeout = 120
 c.Execute.iopub_timeout = 10

@@ -259,16 +259,25 @@ class SandboxedExecute(BoundedOutputs, Execute):
         super().__init__(*args, **kwargs)
 
     _kernel_manager = None
+    _assignment = None
 
     def create_kernel_manager(self):
         # nbclient forgets its kernel manager once the kernel is shut down; we still need its work directory
         self._kernel_manager = super().create_kernel_manager()
         # messages nested too deeply for json.loads become inert outputs, not a dead run (output_limits)
         self._kernel_manager.session.unpacker = "course_lib.grading.output_limits.unpack_bounded"
+        if isinstance(self._kernel_manager, SandboxedKernelManager) and self._assignment:
+            # the graded assignment's own modules, whoever started the grading (a plain `nbgrader autograde` too)
+            from course_lib.assignments.registry import get_assignment
+
+            settings = self._kernel_manager.settings
+            settings.kernel_modules = list(dict.fromkeys(
+                [*settings.kernel_modules, *get_assignment(self._assignment).kernel_allowlist()]))
         return self._kernel_manager
 
     def preprocess(self, nb, resources=None, km=None):
         problems = resources.setdefault("lstm_course", {}).setdefault("problems", [])
+        self._assignment = resources.get("nbgrader", {}).get("assignment")
         started = time.monotonic()
         settings = Sandbox(parent=self)
         try:

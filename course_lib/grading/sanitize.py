@@ -11,8 +11,11 @@ in total, cells added) is rejected before any of this work is done.
 from __future__ import annotations
 
 import copy
+import os
 
 import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 from course_lib.grading.submissions import RejectedSubmission, SubmissionLimits, check_source_limits, source_text
 
@@ -131,3 +134,46 @@ def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
     clean = nbformat.v4.new_notebook(cells=out, metadata=copy.deepcopy(release.metadata))
     nbformat.validate(clean)
     return clean, notes
+
+
+class SanitizeSubmission(NbGraderPreprocessor):
+    """:func:`sanitize` as the first step of nbgrader's own sanitising (``Autograde.sanitize_preprocessors``).
+
+    ``lstm-course autograde`` and Formgrader's Autograde button sanitise each submission before nbgrader sees it;
+    this step makes a plain ``nbgrader autograde`` do the same, so that no way of grading runs a student's tags,
+    metadata or edited test cells. On an already sanitised notebook it changes nothing.
+    """
+
+    release_directory = Unicode("", help="Directory of the release assignments (default: <course root>/release)"
+                                ).tag(config=True)
+
+    def _release_notebook(self, assignment: str, notebook: str) -> str:
+        directory = self.release_directory or os.path.join(
+            self.config.get("CourseDirectory", {}).get("root") or os.getcwd(), "release")
+        return os.path.join(directory, assignment, f"{notebook}.ipynb")
+
+    def preprocess(self, nb, resources):
+        path = self._release_notebook(resources["nbgrader"]["assignment"], resources["nbgrader"]["notebook"])
+        if not os.path.isfile(path):
+            raise RejectedSubmission(f"cannot sanitise against {path}: it is missing; run `lstm-course build`")
+        clean, notes = sanitize(nb, nbformat.read(path, as_version=4), SubmissionLimits(config=self.config))
+        for note in notes:
+            self.log.warning("Sanitising: %s", note)
+        self._with_hidden_tests(clean, resources["nbgrader"])
+        return clean, resources
+
+    @staticmethod
+    def _with_hidden_tests(notebook, info: dict) -> None:
+        """Give each test cell the gradebook's source (the instructor's, hidden tests included), which nbgrader's
+        ``OverwriteCells`` would put back anyway, logging every test cell with hidden tests as "changed"."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(info["db_url"]) as gradebook:
+            for cell in notebook.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("locked") and not meta.get("solution") and meta.get("grade_id"):
+                    try:
+                        cell.source = gradebook.find_source_cell(meta["grade_id"], info["notebook"],
+                                                                 info["assignment"]).source
+                    except MissingEntry:
+                        pass  # nbgrader's OverwriteCells reports and removes an unknown grade id

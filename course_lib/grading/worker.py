@@ -40,6 +40,7 @@ def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str
     config = load_config(root)
     config.CourseDirectory.root = str(scratch)
     config.ApplyVerdicts.source_directory = str(root / "source")
+    config.SanitizeSubmission.release_directory = str(root / "release")
     config.ApplyVerdicts.problems_file = str(scratch / "problems.json")
     config.Sandbox.mode = sandbox
     config.Sandbox.kernel_modules = list(get_assignment(assignment).kernel_allowlist())
