@@ -4,6 +4,7 @@
 """
 import os
 
+from course_lib.grading.feedback_page import NBGRADER_TEMPLATES, TEMPLATE_PATHS, TEMPLATES as FEEDBACK_TEMPLATES
 from course_lib.grading.html_safety import html_safety_config
 from course_lib.grading.pipeline import AUTOGRADE_PREPROCESSORS, SANITIZE_PREPROCESSORS
 from course_lib.lab.exchange import exchange_root
@@ -50,5 +51,11 @@ c.SubmissionLimits.max_output_bytes = 10 * 1024**2
 # (course_lib/grading/html_safety.py: nbconvert's sanitize_html, plus cleaned markdown, which nbgrader's templates
 # would otherwise render as live HTML).
 c.merge(html_safety_config())
+# The students' feedback pages: verdicts, not the hidden tests' source; no script (course_lib/grading/feedback_page.py).
+# nbgrader sets HTMLExporter.template_name itself; the exporter's own section, below, is what wins.
+c.GenerateFeedback.exporter_class = "course_lib.grading.feedback_page.FeedbackExporter"
+c.FeedbackExporter.template_name = "lstm_feedback"
+c.FeedbackExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES, NBGRADER_TEMPLATES]
+c.FeedbackExporter.extra_template_paths = TEMPLATE_PATHS
 # Trained models, scored in a sandbox of their own (course_lib/grading/models.py).
 c.ModelScoring.max_model_bytes = 200 * 1024**2

@@ -12,7 +12,7 @@ Where student content becomes HTML (nbgrader 0.9.6 with nbconvert 7):
 * Outputs come from nbconvert's ``classic`` blocks: with ``sanitize_html`` on, ``text/html`` and SVG go through
   ``clean_html``, and ``application/javascript``, widget views and the widget state are not written at all.
 * Code, streams, tracebacks and ``text/plain`` are escaped (pygments, ``ansi2html``); image data is escaped into
-  a ``data:`` URI; MathJax is loaded with its ``Safe`` extension (no ``\\href{javascript:...}``).
+  a ``data:`` URI; equations become MathML (no MathJax, which nbgrader's templates load from a CDN).
 
 :func:`html_safety_config` therefore turns ``sanitize_html`` on and replaces two Jinja filters of every
 ``HTMLExporter`` made from the configuration: ``markdown2html`` (:func:`safe_markdown2html`: nbconvert's own
@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 import bleach
+import latex2mathml.converter
 from jinja2 import pass_context
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from traitlets.config import Config
@@ -35,6 +36,20 @@ ALLOWED_TAGS = frozenset({
     "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u",
     "ul", "var",
 })
+# Presentation MathML, which equations become (course_lib.grading.feedback_page.latex_to_mathml): readable in every
+# current browser without MathJax or a network. No <maction>, <semantics> or <annotation-xml> (which can hold HTML).
+MATHML_TAGS = frozenset({
+    "math", "mi", "mn", "mo", "ms", "mspace", "mtext", "mrow", "mfrac", "msqrt", "mroot", "msub", "msup",
+    "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose",
+    "merror", "mmultiscripts", "mprescripts", "none",
+})
+MATHML_ATTRIBUTES = frozenset({
+    "display", "mathvariant", "stretchy", "fence", "separator", "accent", "accentunder", "lspace", "rspace",
+    "columnalign", "rowalign", "form", "largeop", "movablelimits", "symmetric", "minsize", "maxsize",
+    "linethickness", "width", "height", "depth", "notation", "displaystyle", "scriptlevel", "columnspacing",
+    "rowspacing", "columnlines", "rowlines", "frame",
+})
+MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})  # data: only for images, see _allowed_attribute
 # Classes that Markdown rendering and pygments produce; others (bootstrap's panels, alerts...) could make a
 # student's text look like the grader's own.
@@ -53,6 +68,10 @@ ATTRIBUTES = {
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag in MATHML_TAGS:
+        if name == "xmlns":
+            return tag == "math" and value == MATHML_NAMESPACE
+        return name in MATHML_ATTRIBUTES and not re.search(r"[:(<]", value)
     if name == "class":
         return all(SAFE_CLASS.fullmatch(token) for token in value.split())
     if name not in ATTRIBUTES.get(tag, ()):
@@ -62,7 +81,7 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     return True
 
 
-_CLEANER = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=_allowed_attribute, protocols=ALLOWED_PROTOCOLS,
+_CLEANER = bleach.Cleaner(tags=ALLOWED_TAGS | MATHML_TAGS, attributes=_allowed_attribute, protocols=ALLOWED_PROTOCOLS,
                           strip=False, strip_comments=True)
 
 
@@ -83,14 +102,44 @@ def clean_student_html(html: str | bytes) -> str:
     return _CLEANER.clean(html.decode("utf-8", "replace") if isinstance(html, bytes) else str(html))
 
 
+def latex_to_mathml(tex: str, display: bool) -> str | None:
+    """``tex`` as presentation MathML (``None`` where it cannot be converted)."""
+    try:
+        return latex2mathml.converter.convert(tex.strip(), display="block" if display else "inline")
+    except Exception:  # noqa: BLE001 - any TeX latex2mathml cannot read stays visible as its source text
+        return None
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's Markdown renderer with equations written as MathML instead of TeX left for MathJax, so that a
+    page reads right offline (no MathJax from a CDN); TeX that cannot be converted stays as escaped source."""
+
+    def _math(self, tex: str, display: bool, source: str) -> str:
+        return latex_to_mathml(tex, display) or self.escape_html(source)
+
+    def block_math(self, body: str) -> str:
+        return self._math(body, True, f"$${body}$$")
+
+    def inline_math(self, body: str) -> str:
+        return self._math(body, False, f"${body}$")
+
+    def multiline_math(self, text: str) -> str:
+        tex = re.sub(r"^\s*(\$\$|\\\[)|(\$\$|\\\])\s*$", "", text)
+        return self._math(tex, True, text)
+
+    def latex_environment(self, name: str, body: str) -> str:
+        source = f"\\begin{{{name}}}{body}\\end{{{name}}}"
+        return self._math(source, True, source)
+
+
 @pass_context
 def safe_markdown2html(context, source: str) -> str:
     """The ``markdown2html`` Jinja filter of nbconvert's ``HTMLExporter`` (defaults: no anchor-link text change,
-    images not embedded), with the result cleaned by :func:`clean_student_html`. Math (``$x$``, ``$$...$$``) is
-    kept as text for MathJax."""
+    images not embedded), with the result cleaned by :func:`clean_student_html`. Math (``$x$``, ``$$...$$``)
+    becomes MathML (:class:`MathMLRenderer`)."""
     cell = context.get("cell", {}) or {}
     path = context.get("resources", {}).get("metadata", {}).get("path", "")
-    renderer = IPythonRenderer(escape=False, allow_harmful_protocols=False, attachments=cell.get("attachments", {}),
+    renderer = MathMLRenderer(escape=False, allow_harmful_protocols=False, attachments=cell.get("attachments", {}),
                                embed_images=False, path=path, anchor_link_text="¶", exclude_anchor_links=False)
     return clean_student_html(MarkdownWithMath(renderer=renderer).render(str(source)))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from course_lib.grading.wire import PROTOCOL, Reported, Unsupported, decode_valu
 
 MAX_REPORT_CHARS = 5_000_000
 MAX_VERDICT_CHARS = 8_000   # what one exercise's verdict may say (the feedback page shows it)
+VERDICT_WIDTH = 88          # columns: a verdict reads without horizontal scrolling in the feedback and Formgrader
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -54,6 +56,25 @@ class CheckVerdict:
     #: for a failed check, the kind of failure (chooses the hint): "raised", "upstream" (an earlier function
     #: raised), "grader", "malformed", "shape", "values", "modified", "cache", "warning", "numerical", "requires"
     kind: str = ""
+    #: for a check passed through an own-function target: what the exercise was judged with instead of the
+    #: reference (e.g. "your own lstm_cell_forward")
+    credited_with: str = ""
+
+
+def _wrapped(line: str) -> list[str]:
+    """``line`` in lines of at most :data:`VERDICT_WIDTH` columns, continued under its text (numbers, names and
+    shapes are never split)."""
+    body = line.lstrip(" ")
+    indent = " " * (len(line) - len(body))
+    marker = re.match(r"(✓ |✗ |Hint: |Note: )", body)
+    hanging = indent + " " * (len(marker.group(1)) if marker else 2)
+    return textwrap.wrap(body, VERDICT_WIDTH, initial_indent=indent, subsequent_indent=hanging,
+                         break_long_words=False, break_on_hyphens=False) or [line]
+
+
+def unwrapped(text: str) -> str:
+    """A verdict's text with each item (head, ✓/✗ line, note, hint) on one line again (see :func:`_wrapped`)."""
+    return re.sub(r"\n {4,}(?=\S)", " ", text)
 
 
 @dataclass
@@ -63,10 +84,18 @@ class ExerciseVerdict:
     max_points: float
     checks: list[CheckVerdict] = field(default_factory=list)
     problem: str = ""
+    #: a visible test of the cell failed (an error in its output): explained first where another function is at fault
+    visible_failed: bool = False
 
     def text(self) -> str:
         head = f"{self.exercise}: {_fmt(self.points)} / {_fmt(self.max_points)} points"
         lines = [head]
+        credited = list(dict.fromkeys(v.credited_with for v in self.checks if v.passed and v.credited_with))
+        if self.visible_failed and credited:
+            lines.append(f"  Note: the visible test in this cell failed, but not because of {self.exercise}: a "
+                         f"mistake made elsewhere changes what it computes. The hidden tests judged it with "
+                         f"{' and '.join(credited)}, so that mistake is charged in its own exercise and the "
+                         f"points below are this exercise's own.")
         if self.problem:
             lines.append(f"  ✗ {self.problem}")
         failed = [v for v in self.checks if not v.passed]
@@ -75,8 +104,10 @@ class ExerciseVerdict:
         # an earlier function or the grader is
         hints = list(dict.fromkeys(
             GENERIC_HINTS.get(v.kind, v.check.hint) for v in failed if GENERIC_HINTS.get(v.kind, v.check.hint)))
+        # a hint that another one repeats and extends says nothing new
+        hints = [h for h in hints if not any(o != h and o.startswith(h.rstrip(".")) for o in hints)]
         lines += [f"  Hint: {hint}" for hint in hints]
-        text = "\n".join(lines)
+        text = "\n".join(wrapped for line in lines for wrapped in _wrapped(line))
         return text if len(text) <= MAX_VERDICT_CHARS else text[:MAX_VERDICT_CHARS] + "\n  [verdict shortened]"
 
 
@@ -360,7 +391,7 @@ def judge_check(check: Check, suite: Suite, reports: Reports, expected: dict,
                         _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
                         for n, g, t in zip(check.names, got_outputs, own)):
                     return CheckVerdict(check, True, f"{check.description}: consistent with {display} "
-                                                     f"(its mistake is charged there)")
+                                                     f"(its mistake is charged there)", credited_with=display)
         kind = "values" if all(p.endswith(")") and " is wrong: " in p for p in problems) else "shape"
         return fail(f"{call_text(request)}: " + "; ".join(problems), kind)
 
@@ -465,7 +496,8 @@ def _credited(check: Check, suite: Suite, reports: Reports, want: dict, got: Any
                     np.shape(target.get(k)) == np.shape(mine[k]) and _relative_error(mine[k], target[k]) <= check.rtol
                     for k in _keys(check)):
                 return CheckVerdict(check, True, f"{check.description}: correct for {display} "
-                                                 f"(a mistake elsewhere is charged where it is)")
+                                                 f"(a mistake elsewhere is charged where it is)",
+                                    credited_with=display)
     return None
 
 
@@ -638,6 +670,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
             problem = f"this test did not run: {self._problems[0]}"
         verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected.get(exercise, {}),
                                  problem, context=self._context, others=self._reported)
+        verdict.visible_failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
         results = payload.get("results") if isinstance(payload, dict) else None
         if isinstance(results, dict):
             self._reported[exercise] = results

@@ -23,6 +23,7 @@ from course_lib.assignments.lstm_gates.mistakes import MISTAKES
 from course_lib.assignments.registry import get_assignment
 from course_lib.grading.probe import REPORT_MIME
 from course_lib.grading.samples import reference_submission, with_mistake
+from course_lib.grading.verdicts import unwrapped
 
 from .forgery import BY_NAME as FORGERY_BY_NAME
 from .forgery import Forgery
@@ -993,7 +994,8 @@ def verdict_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
     for cell in notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-            texts[meta["grade_id"]] = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            streams = [o.get("text", "") for o in cell.outputs if o.output_type == "stream"]
+            texts[meta["grade_id"]] = "".join([unwrapped(streams[0]), *streams[1:]] if streams else [])
     return texts
 
 

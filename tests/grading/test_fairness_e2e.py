@@ -26,6 +26,7 @@ from course_lib.assignments.registry import get_assignment
 from course_lib.grading.course import nbgrader_api
 from course_lib.grading.hidden_tests import HIDDEN_DIR, auto_exercises
 from course_lib.grading.samples import reference_submission, write_submission
+from course_lib.grading.verdicts import unwrapped
 from tests.fairness.variants import VARIANTS, Variant
 
 pytestmark = pytest.mark.e2e
@@ -86,8 +87,8 @@ def verdict_texts(course: Path, student: str) -> dict[str, str]:
     """The text the grader wrote under each graded cell of the student's autograded notebook."""
     path = course / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     notebook = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: "".join(o.get("text", "") for o in c.outputs
-                                                        if o.output_type == "stream")
+    return {c.metadata["nbgrader"]["grade_id"]: unwrapped("".join(o.get("text", "") for o in c.outputs
+                                                                  if o.output_type == "stream"))
             for c in notebook.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
 
 

@@ -38,6 +38,7 @@ from course_lib.assignments.registry import get_assignment
 from course_lib.grading.course import nbgrader_api
 from course_lib.grading.hidden_tests import HIDDEN_DIR, HIDDEN_TESTS_FILE, auto_exercises, graded_cells
 from course_lib.grading.samples import Mistake, reference_submission, with_mistake, write_submission
+from course_lib.grading.verdicts import unwrapped
 
 pytestmark = pytest.mark.e2e
 
@@ -174,7 +175,8 @@ def verdict_texts(root: Path, student: str) -> dict[str, str]:
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade"):
-            texts[meta["grade_id"]] = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            streams = [o.get("text", "") for o in cell.outputs if o.output_type == "stream"]
+            texts[meta["grade_id"]] = "".join([unwrapped(streams[0]), *streams[1:]] if streams else [])
     return texts
 
 

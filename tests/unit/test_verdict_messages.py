@@ -12,7 +12,7 @@ from course_lib.assignments.registry import get_assignment
 from course_lib.grading.checks import load_suite
 from course_lib.grading.hidden_tests import build_hidden_tests, judge_namespace, reference_namespace
 from course_lib.grading.probe import evaluate_requests
-from course_lib.grading.verdicts import JudgeContext, judge_exercise
+from course_lib.grading.verdicts import JudgeContext, judge_exercise, unwrapped
 from tests.fairness.variants import VARIANTS, namespace_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def expected() -> dict:
 
 def _texts(variant: str, expected: dict) -> dict[str, str]:
     verdicts = judge_namespace(ROOT, ASSIGNMENT, namespace_for(BY_NAME[variant]), expected)
-    return {exercise: verdict.text() for exercise, verdict in verdicts.items()}
+    return {exercise: unwrapped(verdict.text()) for exercise, verdict in verdicts.items()}
 
 
 def test_an_error_names_the_call_that_raised_with_its_argument_shapes(expected):
@@ -75,7 +75,7 @@ def test_a_grader_side_failure_is_could_not_be_checked_logged_and_costs_nothing_
     passed = {v.check.id: v.passed for v in verdict.checks}
     assert passed["sigmoid/values"] and passed["sigmoid/points"] and not passed["sigmoid/shape"], verdict.text()
     assert "could not be checked: the grader's own step failed (KeyError: 'z'); this is not your code's fault" \
-        in verdict.text()
+        in unwrapped(verdict.text())
     assert "raised" not in verdict.text().split("could not be checked")[0].splitlines()[-1]
     assert any("the grader's own step failed" in p for p in context.problems)
 
