@@ -5,7 +5,8 @@ knows nothing of the course's hidden-test build, submission intake and sanitisin
 files. This extension answers those four routes first, with the same functions as ``lstm-course build``,
 ``lstm-course autograde`` and ``lstm-course feedback``, and returns what Formgrader's dialogs show (``success``,
 ``log``, ``error``: one line saying what went wrong and what to do). Grading runs off the server's event loop, so
-the rest of JupyterLab stays responsive meanwhile. Every other Formgrader route is nbgrader's own.
+the rest of JupyterLab stays responsive meanwhile. Every other Formgrader route is nbgrader's own, but for the
+page that grades one submission (:data:`PAGE_ROUTES`), which keeps working where MathJax cannot be loaded.
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from jinja2 import DictLoader
 from jupyter_server.utils import url_path_join
+from nbgrader.server_extensions.formgrader import handlers as nbgrader_pages
 from nbgrader.server_extensions.formgrader.base import BaseApiHandler, check_notebook_dir, check_xsrf
 from tornado import web
 from tornado.routing import HostMatches, Rule
@@ -124,6 +127,42 @@ ROUTES = [
 ]
 
 
+#: nbconvert's ``mathjax`` macro (MathJax 2 from a CDN), followed by a stand-in for when the CDN cannot be reached
+#: (an offline machine, a firewalled lab). nbgrader's grading page calls ``MathJax.Hub.Startup.signal.Interest`` as
+#: it starts; without MathJax that call throws ("MathJax is not defined") and the rest of its start-up never runs:
+#: no keyboard shortcuts, no focus on the first score. The stand-in reports MathJax's start-up as done, so the page
+#: works as it does online, with the equations left as TeX source.
+OFFLINE_MATHJAX = DictLoader({"mathjax.html.j2": """\
+{%- from 'nbconvert/templates/base/mathjax.html.j2' import mathjax as nbconvert_mathjax -%}
+{%- macro mathjax(url=None) -%}
+{{ nbconvert_mathjax(url) if url else nbconvert_mathjax() }}
+<script>
+if (!window.MathJax) {  // the CDN could not be reached: equations stay TeX source, the page still starts
+    var started = function (hook) { setTimeout(function () { hook("End"); }); };
+    window.MathJax = {Hub: {Config: function () {}, Queue: function () {}, Startup: {signal: {Interest: started}}}};
+}
+</script>
+{%- endmacro %}
+"""})
+
+
+class FormgradePageHandler(nbgrader_pages.SubmissionHandler):
+    """nbgrader's page for grading one submission, rendered with :data:`OFFLINE_MATHJAX`."""
+
+    @property
+    def exporter(self):
+        exporter = self.settings["nbgrader_exporter"]
+        if OFFLINE_MATHJAX not in exporter.extra_loaders:
+            exporter.extra_loaders = [OFFLINE_MATHJAX, *exporter.extra_loaders]   # resets its Jinja environment
+        return exporter
+
+
+#: nbgrader's pages that this extension serves instead (same URL, same page, see :class:`FormgradePageHandler`)
+PAGE_ROUTES = [
+    (r"/formgrader/submissions/([^/]+)/?", FormgradePageHandler),
+]
+
+
 def _jupyter_server_extension_points():
     return [{"module": "course_lib.lab.formgrader"}]
 
@@ -131,9 +170,9 @@ def _jupyter_server_extension_points():
 def _load_jupyter_server_extension(serverapp) -> None:
     webapp = serverapp.web_app
     handlers = [(url_path_join(webapp.settings["base_url"], pattern.lstrip("/")), handler)
-                for pattern, handler in ROUTES]
+                for pattern, handler in ROUTES + PAGE_ROUTES]
     # Tornado tries host rules in the order they were added and nbgrader's Formgrader may be loaded first: put
-    # ours in front, so these four routes are answered here whatever the load order.
+    # ours in front, so these routes are answered here whatever the load order.
     webapp.default_router.rules.insert(0, Rule(HostMatches(".*$"), _ApplicationRouter(webapp, handlers)))
     serverapp.log.info("lstm-course: Formgrader's Generate, Autograde and Generate Feedback use the course's "
                        "grading path")
