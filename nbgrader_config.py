@@ -30,6 +30,10 @@ c.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
 c.Execute.timeout = 120
 c.Execute.iopub_timeout = 10
 
+# Formgrader's "current configuration" panel cannot show a configuration holding classes (the pipelines above)
+# and logs "Formgrader config is not serializable" on every page: the file itself is the documentation.
+c.FormgradeExtension.debug = False
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
 # Limits of grading (defaults shown). The kernel's sandbox: c.Sandbox.memory_bytes, cpu_seconds, max_processes,

@@ -7,6 +7,8 @@ changes the scores, so run this after hand grading and before ``nbgrader release
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from course_lib.assignments.registry import ASSIGNMENTS, get_assignment
@@ -24,11 +26,16 @@ def regenerate(root: Path, assignment: str | None = None, students: list[str] | 
         notebook = get_assignment(name).notebook
         graded = sorted(p.parent.parent.name for p in (root / "autograded").glob(f"*/{name}/{notebook}.ipynb"))
         for student in [s for s in graded if not students or s in students]:
-            made = api.generate_feedback(name, student, force=True)
-            if not made.get("success"):
-                results[(name, student)] = last_error_line(made)
-                continue
             folder = root / "feedback" / student / name
+            with tempfile.TemporaryDirectory(prefix="lstm-course-feedback-") as kept:
+                if folder.is_dir():   # nbgrader deletes the old page before it writes the new one
+                    shutil.copytree(folder, Path(kept) / "page")
+                made = api.generate_feedback(name, student, force=True)
+                if not made.get("success"):
+                    results[(name, student)] = last_error_line(made)
+                    if (Path(kept) / "page").is_dir() and not folder.exists():
+                        shutil.copytree(Path(kept) / "page", folder)   # the feedback already given stays
+                    continue
             for file_name, text in nbgrader_files(root, name, student).items():
                 (folder / file_name).write_text(text, encoding="ascii")
             for stray in (p for p in folder.iterdir() if p.suffix == ".ipynb"):
