@@ -1,7 +1,9 @@
 """``lstm-course check NOTEBOOK``: grade one completed notebook against the hidden tests, for self-study.
 
 The notebook goes through exactly the pipeline of ``lstm-course autograde`` (sanitising, sandboxed execution,
-verdicts outside the kernel) in a throw-away scratch course: the course's gradebook is never touched.
+verdicts outside the kernel) in a throw-away scratch course: the course's gradebook is never touched. The report
+adds what a learner without an instructor needs (:mod:`course_lib.grading.self_check`): the cell that failed where a
+function is not defined, and the model answer and rubric of each written answer.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from course_lib.assignments.registry import Assignment, assignment_for_notebook,
 from course_lib.grading.class_grading import grade_one, resolve_sandbox
 from course_lib.grading.course import CourseError
 from course_lib.grading.scratch import GradingContext
+from course_lib.grading.self_check import CellDiagnosis, undefined_names, written_answer_report
 from course_lib.grading.submissions import RejectedSubmission
+from course_lib.grading.verdicts import unwrapped
 
 STUDENT = "self-check"
 
@@ -28,8 +32,13 @@ def _verdict_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             streams = [o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
-            texts[meta.get("grade_id")] = streams[0] if streams else ""
+            texts[meta.get("grade_id")] = unwrapped(streams[0]) if streams else ""  # one line per item
     return texts
+
+
+def _graded_cell(notebook: nbformat.NotebookNode, grade_id: str):
+    return next((c for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id),
+                None)
 
 
 def check_notebook(root: Path, path: Path, assignment: Assignment | None = None, echo=print,
@@ -61,21 +70,28 @@ def check_notebook(root: Path, path: Path, assignment: Assignment | None = None,
             grades = {g.name: (g.auto_score, g.max_score)
                       for g in gb.find_submission_notebook(assignment.notebook, assignment.name, STUDENT).grades}
     graded_cells = [c for c in graded.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    order = [c.metadata["nbgrader"]["grade_id"] for c in graded_cells]
     # written answers (graded cells that are also solution cells) are the instructor's to grade, answered or not
-    manual = {c.metadata["nbgrader"]["grade_id"] for c in graded_cells if c.metadata["nbgrader"].get("solution")}
-    echo(f"{path.name} ({assignment.name}, {assignment.title}), checked against the hidden tests:\n")
-    for problem in result["problems"] + notes:
-        echo(f"Note: {problem}")
-    for exercise in order:
+    manual = {c.metadata["nbgrader"]["grade_id"]: c for c in graded_cells if c.metadata["nbgrader"].get("solution")}
+    diagnosis = CellDiagnosis(graded)
+    # the model answers and rubrics are in the instructor's notebook (never in the release)
+    source = nbformat.read(assignment.source_notebook(root), as_version=4) if manual else None
+    report = []
+    for cell in graded_cells:
+        exercise = cell.metadata["nbgrader"]["grade_id"]
         score, max_score = grades[exercise]
         if exercise in manual:
-            echo(f"{exercise}: {max_score:g} points, graded by your instructor (not checked here)")
+            report += written_answer_report(cell, _graded_cell(ctx.release, exercise),
+                                            _graded_cell(source, exercise), max_score)
             continue
-        echo(f"{exercise}: {score:g} / {max_score:g}" + ("  ✓" if score == max_score else ""))
-        for line in texts.get(exercise, "").rstrip().splitlines()[1:]:
-            if not line.lstrip().startswith("✓"):  # only what failed needs explaining
-                echo(line)
+        report.append(f"{exercise}: {score:g} / {max_score:g}" + ("  ✓" if score == max_score else ""))
+        report += diagnosis.explain(exercise, texts.get(exercise, "").rstrip().splitlines()[1:])
+    echo(f"{path.name} ({assignment.name}, {assignment.title}), checked against the hidden tests:\n")
+    for problem in result["problems"] + notes:
+        # a name left undefined by a cell that failed is explained under its exercise, in the learner's terms
+        if not diagnosis.explained.intersection(undefined_names(problem)):
+            echo(f"Note: {problem}")
+    for line in report:
+        echo(line)
     auto = [(s or 0, m) for e, (s, m) in grades.items() if e not in manual]
     echo(f"\nTotal: {sum(s for s, _ in auto):g} / {sum(m for _, m in auto):g} automatically graded points")
     return grades

@@ -321,3 +321,115 @@ def test_nothing_of_hidden_is_released(fresh_build):
             text = path.read_text(encoding="utf-8", errors="replace")
             fragments = sorted(d for d in digests if d in text)
             assert not fragments, f"{path} holds {len(fragments)} args digests of the hidden tests: {fragments[:3]}"
+
+
+def _hand_graded_cells(notebook) -> list:
+    return [c for c in notebook.cells if _nbgrader(c).get("grade") and _nbgrader(c).get("solution")]
+
+
+def test_release_has_no_model_answer_and_no_rubric():
+    """The written answers' model answers and rubrics (``lstm-course check`` shows them to a learner who has
+    answered) live in the source's solution regions only."""
+    from course_lib.grading.self_check import solution_text
+
+    cells = _hand_graded_cells(nbformat.read(SOURCE, as_version=4))
+    assert cells, f"{SOURCE.relative_to(REPO)} has no hand-graded cell: has Exercise 10 moved?"
+    text = RELEASE.read_text(encoding="utf-8")
+    for cell in cells:
+        model, rubric = solution_text(cell)
+        assert model and rubric, f"{_nbgrader(cell)['grade_id']}: a model answer and a rubric are expected"
+        lines = [line.strip() for line in (model + "\n" + rubric).splitlines() if len(line.strip()) > 25]
+        released = [line for line in lines if line in text or json.dumps(line)[1:-1] in text]
+        assert not released, f"{_nbgrader(cell)['grade_id']}: lines of its model answer or rubric released: {released}"
+        assert "Rubric" not in text, "a rubric reached the release notebook"
+
+
+# --------------------------------------------------------------------------- visible tests, as nbgrader shows them
+#: `nbgrader validate` prints an error's lines indented by 4 and cut at 87 characters, the message after
+#: "AssertionError: ": what matters must fit in the first 67 characters
+VALIDATE_ROOM = 87 - len("    AssertionError: ")
+
+
+def _expect_close():
+    namespace: dict = {}
+    exec(nbformat.read(SOURCE, as_version=4).cells[1].source, namespace)  # noqa: S102 - the course's own cell
+    return namespace["expect_close"]
+
+
+def _labels() -> list[str]:
+    labels = []
+    for cell in _grade_code_cells(nbformat.read(SOURCE, as_version=4)):
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "expect_close":
+                labels.append(ast.literal_eval(node.args[0]))
+    return labels
+
+
+def _failure(expect_close, got, expected, **kwargs) -> str:
+    import numpy as np
+
+    with pytest.raises(AssertionError) as raised:
+        expect_close("what", np.asarray(got, dtype=float), expected, **kwargs)
+    return str(raised.value)
+
+
+def test_every_visible_failure_says_what_where_expected_and_got_on_a_line_validate_keeps():
+    import numpy as np
+
+    expect_close = _expect_close()
+    labels = _labels()
+    assert len(labels) >= len(EXERCISES) - 2, f"expect_close calls found in the grade cells: {labels}"
+    # the worst a visible test can show: a 3-d index, long numbers of both signs
+    expected = np.full((2, 3, 3), -0.123457)
+    for label in labels:
+        with pytest.raises(AssertionError) as raised:
+            expect_close(label, np.full((2, 3, 3), -1.23457e-05), expected)
+        first = str(raised.value).splitlines()[0]
+        assert re.fullmatch(rf"{re.escape(label)}: at index \(0, 0, 0\) expected -0\.123\d*, "
+                            rf"got -1\.23\d*e-05", first), first
+        assert len(first) <= VALIDATE_ROOM, f"{first!r} is {len(first)} characters: nbgrader validate cuts it"
+    # short numbers keep all six digits
+    with pytest.raises(AssertionError) as raised:
+        expect_close("h_seq", np.full((2, 3, 3), 0.0304207), np.full((2, 3, 3), 0.241482))
+    assert str(raised.value).splitlines()[0] == "h_seq: at index (0, 0, 0) expected 0.241482, got 0.0304207"
+
+
+def test_visible_failures_print_plain_numbers_and_a_hint_after_the_first_line():
+    import numpy as np
+
+    expect_close = _expect_close()
+    message = _failure(expect_close, [[0.5, 0.9]], [[0.5, 0.1]])
+    assert message.splitlines()[0] == "what: at index (0, 1) expected 0.1, got 0.9", message
+    assert "np." not in message, f"NumPy 2 scalars printed as reprs: {message}"
+    assert message.splitlines()[1] == "hint: you got 1 - expected: is the sign of the sigmoid's argument flipped?"
+    assert _failure(expect_close, [0.1, 0.2], [0.1, 0.3]).splitlines()[0] == "what: at index 1 expected 0.3, got 0.2"
+    assert _failure(expect_close, [0.1, np.nan], [0.1, 0.3]).splitlines()[0] == \
+        "what: at index 1 expected 0.3, got nan"
+    given = _failure(expect_close, [1.0], [2.0], hint="the last step must be h_T")
+    assert given.splitlines()[1] == "hint: the last step must be h_T", given
+
+
+def _validate(notebook, tmp_path) -> str:
+    path = tmp_path / f"{NOTEBOOK}.ipynb"
+    nbformat.write(notebook, path)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "validate", str(path)], cwd=str(REPO),
+                            capture_output=True, text=True, timeout=600, env=env)
+    return result.stdout + result.stderr
+
+
+def test_nbgrader_validate_shows_expected_and_got_of_a_wrong_solution(tmp_path):
+    """A copy of the release with the reference solutions, the forget gate's sign flipped (which also breaks the
+    gradient checks of the cell built on it): every failing visible test shows expected and got, uncut."""
+    from course_lib.grading.samples import Mistake, reference_submission, with_mistake
+
+    flipped = Mistake("flipped_forget_sign", "forget_gate", "sigmoid(x_t @ W_f + h_prev @ U_f + b_f)",
+                      "sigmoid(-(x_t @ W_f + h_prev @ U_f + b_f))", costs=("forget_gate",), description="sign")
+    output = _validate(with_mistake(reference_submission(RELEASE, SOURCE), flipped), tmp_path)
+    errors = [line.strip() for line in output.splitlines() if line.strip().startswith("AssertionError:")]
+    assert errors, f"nbgrader validate reported no failing visible test:\n{output[-3000:]}"
+    assert any(re.fullmatch(r"AssertionError: forget_gate: at index \(0, \d\) expected 0\.\d+, got 0\.\d+", e)
+               for e in errors), f"the forget gate's expected and got values are not shown: {errors}"
+    assert any(e.startswith("AssertionError: lstm_cell_backward: d") for e in errors), errors
+    cut = [e for e in errors if e.endswith("...")]
+    assert not cut, f"nbgrader validate cut these first lines: {cut}"
