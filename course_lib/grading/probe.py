@@ -47,6 +47,14 @@ class StudentValue(Exception):
     their terms, raised by the probe's own steps."""
 
 
+class Undefined(StudentValue):
+    """A function the hidden test needs is not defined in the notebook (its cell did not run, or was renamed)."""
+
+    def __init__(self, name: str, what: str = "run the cell that defines it, and keep its name"):
+        super().__init__(f"`{name}` is not defined: {what}")
+        self.name = name
+
+
 def same(a: Any, b: Any) -> bool:
     """Whether two values are equal in content (arrays bit for bit, NaN equal to NaN), containers recursively."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
@@ -326,7 +334,7 @@ def _op_save_model(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> 
     """
     name, filename = request["variable"], request["filename"]
     if name not in namespace:
-        raise NameError(f"`{name}` is not defined: train and keep your model in a variable named {name}")
+        raise Undefined(name, f"train and keep your model in a variable named {name}")
     model = namespace[name]
     if not hasattr(model, "save") or type(model).__module__.split(".")[0] not in ("keras", "tf_keras"):
         raise TypeError(f"`{name}` is a {type(model).__name__}, not a Keras model")
@@ -345,7 +353,7 @@ OPS: dict[str, Op] = {
 
 def lookup(namespace: Mapping[str, Any], name: str) -> Callable:
     if name not in namespace:
-        raise NameError(f"`{name}` is not defined: run the cell that defines it, and keep its name")
+        raise Undefined(name)
     function = namespace[name]
     if not callable(function):
         raise TypeError(f"`{name}` is a {type(function).__name__}, not a function")
@@ -366,6 +374,8 @@ def evaluate_request(namespace: Mapping[str, Any], request: Mapping[str, Any],
             # Overflow, invalid and divide-by-zero are mistakes worth reporting; underflow to 0 is the right answer.
             with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
                 result = {**OPS, **(ops or {})}[request["op"]](namespace, request)
+    except Undefined as error:
+        return {"ok": False, "error": str(error)[:MAX_ERROR_CHARS], "undefined": error.name[:100]}
     except StudentValue as error:
         return {"ok": False, "error": str(error)[:MAX_ERROR_CHARS], "raised_in": str(request.get("function", ""))}
     except Exception as error:  # noqa: BLE001 - the student's exception is the result

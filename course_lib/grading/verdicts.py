@@ -9,6 +9,7 @@ code printed or raised is kept after the verdict as feedback, but can no longer 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -59,17 +60,29 @@ class CheckVerdict:
     #: for a check passed through an own-function target: what the exercise was judged with instead of the
     #: reference (e.g. "your own lstm_cell_forward")
     credited_with: str = ""
+    #: for such a check: ``(exercise, function)`` of the other exercises whose functions the credited value came
+    #: from (named by the target, by the request, or called by the student's function while it ran)
+    relies_on: tuple[tuple[str, str], ...] = ()
+
+
+# A shape, a short tuple or an index, "(3, 4)", "(batch, units)", "[2, 4]": one word to the wrapper. textwrap breaks
+# at ASCII whitespace only, so a private-use character holds the group together until the lines are made.
+_GROUP = re.compile(r"[(\[](?:[\w.*+-]+, )+[\w.*+-]*[)\]]")
+_JOINED = "\ue000"
 
 
 def _wrapped(line: str) -> list[str]:
     """``line`` in lines of at most :data:`VERDICT_WIDTH` columns, continued under its text (numbers, names and
-    shapes are never split)."""
+    shapes are never split; only a word longer than a whole line, such as a long path in an error, is cut)."""
     body = line.lstrip(" ")
     indent = " " * (len(line) - len(body))
     marker = re.match(r"(✓ |✗ |Hint: |Note: )", body)
-    hanging = indent + " " * (len(marker.group(1)) if marker else 2)
-    return textwrap.wrap(body, VERDICT_WIDTH, initial_indent=indent, subsequent_indent=hanging,
-                         break_long_words=False, break_on_hyphens=False) or [line]
+    # at least 4 columns, so that unwrapped() tells a continuation from the next item (indented 2)
+    hanging = indent + " " * (len(marker.group(1)) if marker else 4)
+    body = _GROUP.sub(lambda m: m.group(0).replace(" ", _JOINED) if len(m.group(0)) <= 32 else m.group(0), body)
+    lines = textwrap.wrap(body, VERDICT_WIDTH, initial_indent=indent, subsequent_indent=hanging,
+                          break_long_words=True, break_on_hyphens=False)
+    return [wrapped.replace(_JOINED, " ") for wrapped in lines] or [line]
 
 
 def unwrapped(text: str) -> str:
@@ -86,16 +99,16 @@ class ExerciseVerdict:
     problem: str = ""
     #: a visible test of the cell failed (an error in its output): explained first where another function is at fault
     visible_failed: bool = False
+    #: ``{function: where it is charged}`` ("Exercise 6", or "" if unknown): the functions of other exercises, wrong
+    #: there, that checks of this one were credited around (see :func:`trace_mistakes_elsewhere`)
+    mistakes_elsewhere: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
         head = f"{self.exercise}: {_fmt(self.points)} / {_fmt(self.max_points)} points"
         lines = [head]
-        credited = list(dict.fromkeys(v.credited_with for v in self.checks if v.passed and v.credited_with))
-        if self.visible_failed and credited:
-            lines.append(f"  Note: the visible test in this cell failed, but not because of {self.exercise}: a "
-                         f"mistake made elsewhere changes what it computes. The hidden tests judged it with "
-                         f"{' and '.join(credited)}, so that mistake is charged in its own exercise and the "
-                         f"points below are this exercise's own.")
+        note = self._visible_failure_note()
+        if note:
+            lines.append(f"  Note: {note}")
         if self.problem:
             lines.append(f"  ✗ {self.problem}")
         failed = [v for v in self.checks if not v.passed]
@@ -109,6 +122,43 @@ class ExerciseVerdict:
         lines += [f"  Hint: {hint}" for hint in hints]
         text = "\n".join(wrapped for line in lines for wrapped in _wrapped(line))
         return text if len(text) <= MAX_VERDICT_CHARS else text[:MAX_VERDICT_CHARS] + "\n  [verdict shortened]"
+
+    def _visible_failure_note(self) -> str:
+        """Why a visible test that failed does not cost this exercise its points: said first, in the student's
+        terms, because "3 / 3 points" under a failed test reads as a grading error otherwise."""
+        credited = list(dict.fromkeys(v.credited_with for v in self.checks if v.passed and v.credited_with))
+        if not (self.visible_failed and credited):
+            return ""
+        own_work_right = not self.problem and all(v.passed for v in self.checks)
+        if not self.mistakes_elsewhere:
+            # the function at fault could not be named (not traced, or not an exercise of this notebook)
+            why = (f"a mistake elsewhere changes what it computes (the hidden tests judged this exercise with "
+                   f"{' and '.join(credited)}, and that mistake is charged where it is made).")
+        else:
+            functions = list(self.mistakes_elsewhere)
+            which = "which has a mistake" if len(functions) == 1 else "which have mistakes"
+            why = (f"it calls your {_listed(functions)}, {which} "
+                   f"({_charged_in(list(self.mistakes_elsewhere.values()))}).")
+        if own_work_right:
+            return f"The visible test in this cell failed, but not because of this function: {why} " \
+                   "This exercise earns its points."
+        return (f"The visible test in this cell failed, and not only because of this function: {why} The checks "
+                "below that say so were judged around that mistake.")
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _charged_in(places: list[str]) -> str:
+    """"charged in Exercise 6", "charged in Exercises 2 and 6", or "charged in its own exercise"."""
+    places = list(dict.fromkeys(places))
+    numbers = [p.removeprefix("Exercise ") for p in places if p.startswith("Exercise ")]
+    if places and len(numbers) == len(places):
+        return f"charged in Exercise {numbers[0]}" if len(numbers) == 1 else f"charged in Exercises {_listed(numbers)}"
+    if all(places):
+        return f"charged in {_listed(places)}"
+    return "charged in its own exercise" if len(places) == 1 else "charged in their own exercises"
 
 
 def _fmt(x: float) -> str:
@@ -293,6 +343,10 @@ def _raised(check: Check, suite: Suite, reports: Reports, entry: dict, context: 
     function = str(request.get("function", ""))
     where = str(entry.get("raised_in", ""))
     exercises = {c.exercise for c in suite.checks}
+    if isinstance(entry.get("undefined"), str):   # the kernel's word; believing it gains nothing: 0 either way
+        why = (f"could not be judged: {error} (an error in that cell, or in a cell above it, stops it from "
+               f"defining it)")
+        return CheckVerdict(check, False, f"{check.description}: {why}.", reason=why, kind="undefined")
     if entry.get("grader_error"):
         context.problems.append(f"{suite.stem}: {check.id}: the grader's own step failed: {error}")
         why = (f"could not be checked: the grader's own step failed ({error}); this is not your code's fault, "
@@ -391,7 +445,8 @@ def judge_check(check: Check, suite: Suite, reports: Reports, expected: dict,
                         _compare_arrays(n, g, np.asarray(t), check.rtol, check.atol) is None
                         for n, g, t in zip(check.names, got_outputs, own)):
                     return CheckVerdict(check, True, f"{check.description}: consistent with {display} "
-                                                     f"(its mistake is charged there)", credited_with=display)
+                                                     f"(its mistake is charged there)", credited_with=display,
+                                        relies_on=_relied_on(suite, check, reports, display))
         kind = "values" if all(p.endswith(")") and " is wrong: " in p for p in problems) else "shape"
         return fail(f"{call_text(request)}: " + "; ".join(problems), kind)
 
@@ -497,8 +552,97 @@ def _credited(check: Check, suite: Suite, reports: Reports, want: dict, got: Any
                     for k in _keys(check)):
                 return CheckVerdict(check, True, f"{check.description}: correct for {display} "
                                                  f"(a mistake elsewhere is charged where it is)",
-                                    credited_with=display)
+                                    credited_with=display, relies_on=_relied_on(suite, check, reports, display))
     return None
+
+
+@functools.cache
+def _function_owners(suite: Suite) -> dict[str, str]:
+    """``{function name: exercise}``: the exercise that asks for each function the requests call (the first one,
+    in the order of the checks), and every exercise under its own name."""
+    owners: dict[str, str] = {}
+    for exercise in dict.fromkeys(c.exercise for c in suite.checks):
+        owners.setdefault(exercise, exercise)
+        try:
+            requests = suite.requests(exercise)
+        except KeyError:   # an exercise judged without requests of its own (none is, today): nothing to add
+            continue
+        for request in requests.values():
+            if isinstance(request.get("function"), str):
+                owners.setdefault(request["function"], exercise)
+    return owners
+
+
+def _relied_on(suite: Suite, check: Check, reports: Reports, display: str) -> tuple[tuple[str, str], ...]:
+    """``(exercise, function)`` of the other exercises whose functions a value credited through an own-function
+    target came from: the functions the target's display names ("your own lstm_cell_forward"), those the request
+    names (the forward a backward's cache came from, the cell a time loop calls), and those the student's
+    function called while the request ran (recorded by the probe)."""
+    request = reports.request(check.request)
+    extra = reports.extra(check.request)
+    calls = list(extra.get("calls") or []) if isinstance(extra.get("calls"), list) else []
+    for step in extra.get("steps") or [] if isinstance(extra.get("steps"), list) else []:
+        if isinstance(step, dict) and isinstance(step.get("calls"), list):
+            calls += step["calls"]
+    names = [*re.findall(r"\w+", display), *(v for v in request.values() if isinstance(v, str)),
+             *(c.get("function") for c in calls if isinstance(c, dict))]
+    owners = _function_owners(suite)
+    return tuple(dict.fromkeys((owners[n], n) for n in names
+                               if isinstance(n, str) and n in owners and owners[n] != check.exercise))
+
+
+def trace_mistakes_elsewhere(verdict: ExerciseVerdict, earlier: dict[str, ExerciseVerdict],
+                             labels: dict[str, str] | None = None) -> None:
+    """Set ``verdict.mistakes_elsewhere``: the functions, wrong in their own exercise, that the credited checks of
+    ``verdict`` rest on, directly or through an exercise credited the same way (a backward judged at the
+    activations of a forward whose loop was credited around a wrong cell: the cell is the one to name).
+
+    Parameters
+    ----------
+    verdict : ExerciseVerdict
+        A verdict of :func:`judge_exercise`.
+    earlier : dict
+        ``{exercise: ExerciseVerdict}`` of the exercises judged before it, in the same notebook, already traced.
+    labels : dict, optional
+        ``{exercise: "Exercise N"}`` (:func:`exercise_labels`): where each mistake is said to be charged.
+    """
+    labels = labels or {}
+    found: dict[str, str] = {}
+    for check in verdict.checks:
+        if not (check.passed and check.credited_with):
+            continue
+        for exercise, function in check.relies_on:
+            other = earlier.get(exercise)
+            if other is None:
+                continue
+            if other.points < other.max_points:
+                found.setdefault(function, labels.get(exercise, ""))
+            for name, where in other.mistakes_elsewhere.items():
+                found.setdefault(name, where)
+    verdict.mistakes_elsewhere = found
+
+
+_EXERCISE_HEADING = re.compile(r"^(#{1,6})\s+(Exercise\s+\d+[a-z]?)\b", re.IGNORECASE)
+_HEADING = re.compile(r"^(#{1,6})\s")
+
+
+def exercise_labels(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """``{grade_id: "Exercise N"}`` for the test cells under a heading "Exercise N: ..." (the course's convention
+    for every exercise), so that a verdict can say where a mistake is charged in the student's own terms."""
+    labels: dict[str, str] = {}
+    current: tuple[int, str] | None = None
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in str(cell.source).splitlines():
+                exercise, heading = _EXERCISE_HEADING.match(line), _HEADING.match(line)
+                if exercise:
+                    current = (len(exercise.group(1)), " ".join(exercise.group(2).split()).capitalize())
+                elif heading and current and len(heading.group(1)) <= current[0]:
+                    current = None   # a section of the same level that is no exercise: the exercise is over
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") and current:
+            labels.setdefault(str(meta.get("grade_id")), current[1])
+    return labels
 
 
 def _guard(check: Check, suite: Suite, reports: Reports, context: JudgeContext) -> str:
@@ -522,6 +666,7 @@ def _alternatives(check: Check) -> list[str]:
 
 GENERIC_HINTS = {
     "upstream": "",
+    "undefined": "",
     "grader": "",
     "requires": "",
     "malformed": "return NumPy arrays (and dicts or tuples of them), as the exercise asks.",
@@ -643,6 +788,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         self._expected = spec["exercises"]
         self.verdicts: list[ExerciseVerdict] = []
         self._reported: dict[str, dict] = {}   # results of the exercises judged so far (own-function targets)
+        self._labels = exercise_labels(nb)
         nb.metadata.pop("widgets", None)  # widget state written by the kernel's outputs: not the student's to set
         self._problems = list(resources.get("lstm_course", {}).get("problems", []))
         from course_lib.grading.sandbox import Sandbox
@@ -671,6 +817,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         verdict = judge_exercise(self._suite, exercise, max_points, payload, self._expected.get(exercise, {}),
                                  problem, context=self._context, others=self._reported)
         verdict.visible_failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        trace_mistakes_elsewhere(verdict, {v.exercise: v for v in self.verdicts}, self._labels)
         results = payload.get("results") if isinstance(payload, dict) else None
         if isinstance(results, dict):
             self._reported[exercise] = results

@@ -160,6 +160,9 @@ def test_a_function_that_raises_or_is_missing_scores_zero_with_its_error(expecte
     verdicts = grade(namespace, expected)
     assert verdicts["input_gate"].points == 0 and "`input_gate` is not defined" in verdicts["input_gate"].text()
     assert verdicts["output_gate"].points == 0 and "ZeroDivisionError" in verdicts["output_gate"].text()
+    missing = [c for c in verdicts["input_gate"].checks if not c.passed]
+    assert missing and all(c.kind == "undefined" for c in missing if "not defined" in c.message), missing
+    assert "grader's own step" not in verdicts["input_gate"].text(), "a missing function is not the grader's fault"
 
 
 def test_wire_format_round_trips_and_rejects_malformed_arrays():
