@@ -40,7 +40,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not notebook and not e2e"
+	$(PY) -m pytest -m "not notebook and not e2e and not browser and not adversarial"
 
 clean:
 	rm -rf gradebook.db submitted feedback grades.csv source/*/hidden exchange .lab
