@@ -23,6 +23,7 @@ are escaped, so the instructor sees what was attempted.
 from __future__ import annotations
 
 import re
+from xml.etree import ElementTree
 
 import bleach
 import latex2mathml.converter
@@ -36,7 +37,7 @@ ALLOWED_TAGS = frozenset({
     "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u",
     "ul", "var",
 })
-# Presentation MathML, which equations become (course_lib.grading.feedback_page.latex_to_mathml): readable in every
+# Presentation MathML, which equations become (latex_to_mathml, below): readable in every
 # current browser without MathJax or a network. No <maction>, <semantics> or <annotation-xml> (which can hold HTML).
 MATHML_TAGS = frozenset({
     "math", "mi", "mn", "mo", "ms", "mspace", "mtext", "mrow", "mfrac", "msqrt", "mroot", "msub", "msup",
@@ -102,12 +103,43 @@ def clean_student_html(html: str | bytes) -> str:
     return _CLEANER.clean(html.decode("utf-8", "replace") if isinstance(html, bytes) else str(html))
 
 
+# Environments that latex2mathml 3.81 writes as one run of symbols (it ignores their ``&`` and ``\\``, so a system of
+# equations runs off the page): rewritten as ones it lays out in rows. ``align`` is left unnumbered, as Jupyter's
+# MathJax shows it.
+_LAYOUTS = {
+    "align": ("align*", "align*"), "aligned": ("align*", "align*"), "alignat": ("align*", "align*"),
+    "alignedat": ("align*", "align*"), "flalign": ("align*", "align*"), "gather": ("array}{c", "array"),
+    "gathered": ("array}{c", "array"), "multline": ("array}{c", "array"), "eqnarray": ("array}{rcl", "array"),
+    "equation": ("", ""),
+}
+_ENVIRONMENT = re.compile(r"\\(begin|end)\{(" + "|".join(sorted(_LAYOUTS, key=len, reverse=True)) + r")\*?\}")
+_COLUMN_COUNT = re.compile(r"(\\begin\{(?:alignat\*?|alignedat)\})\{\d+\}")   # alignat's {n}: align* needs none
+_CHARACTER_REFERENCE = re.compile(r"&amp;(#x[0-9A-Fa-f]+|#[0-9]+);")
+
+
+def _laid_out(tex: str) -> str:
+    """``tex`` with the environments of :data:`_LAYOUTS` replaced by their equivalents that latex2mathml lays out."""
+    def replace(match: re.Match) -> str:
+        begin, end = _LAYOUTS[match.group(2)]
+        target = begin if match.group(1) == "begin" else end
+        return f"\\{match.group(1)}{{{target}}}" if target else ""
+
+    return _ENVIRONMENT.sub(replace, _COLUMN_COUNT.sub(r"\1", tex))
+
+
 def latex_to_mathml(tex: str, display: bool) -> str | None:
-    """``tex`` as presentation MathML (``None`` where it cannot be converted)."""
+    """``tex`` as presentation MathML (``None`` where it cannot be converted).
+
+    The markup is escaped here: latex2mathml's own ``convert`` unescapes all it writes, so that the text of a
+    ``\\text{<b>...</b>}`` would come out as markup. Only the numeric character references it writes for symbols
+    are given back. (The result still goes through the cleaner, like all the rendered Markdown.)
+    """
     try:
-        return latex2mathml.converter.convert(tex.strip(), display="block" if display else "inline")
+        element = latex2mathml.converter.convert_to_element(_laid_out(tex.strip()),
+                                                            display="block" if display else "inline")
     except Exception:  # noqa: BLE001 - any TeX latex2mathml cannot read stays visible as its source text
         return None
+    return _CHARACTER_REFERENCE.sub(r"&\1;", ElementTree.tostring(element, encoding="unicode"))
 
 
 class MathMLRenderer(IPythonRenderer):

@@ -181,3 +181,71 @@ def test_feedback_and_formgrader_html_are_inert(tmp_path, monkeypatch):
     assert_inert(html)
     assert_markdown_renders(html)
     shutil.rmtree(root, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- equations as MathML
+def _math_of(notebook_path: Path) -> list[tuple[str, bool]]:
+    """Every equation of the notebook's markdown, as the renderer sees it: ``[(tex, display)]``."""
+    from nbconvert.filters.markdown_mistune import MarkdownWithMath
+
+    from course_lib.grading.html_safety import MathMLRenderer
+
+    seen = []
+
+    class Spy(MathMLRenderer):
+        def _math(self, tex, display, source):
+            seen.append((tex, display))
+            return super()._math(tex, display, source)
+
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            MarkdownWithMath(renderer=Spy(escape=False)).render(cell.source)
+    return seen
+
+
+def _elements(html: str) -> list[tuple[str, dict]]:
+    parsed = _Elements()
+    parsed.feed(html)
+    return parsed.tags
+
+
+def test_every_equation_of_the_course_converts_and_survives_the_cleaner_whole():
+    from course_lib.grading.html_safety import latex_to_mathml
+
+    root = Path(__file__).resolve().parents[2]
+    equations = _math_of(root / "source" / "01_lstm_gates" / "lstm_gates.ipynb")
+    assert len(equations) >= 40
+    for tex, display in equations:
+        mathml = latex_to_mathml(tex, display)
+        assert mathml is not None, tex
+        # the allowlist keeps every element and attribute latex2mathml writes for these (nothing renders wrong)
+        assert _elements(clean_student_html(mathml)) == _elements(mathml), tex
+
+
+def test_aligned_equations_stay_in_rows():
+    from course_lib.grading.html_safety import latex_to_mathml
+
+    for environment in ("aligned", "align", "align*", "gathered", "eqnarray"):
+        separator = "&=&" if environment == "eqnarray" else "" if environment == "gathered" else "&="
+        mathml = latex_to_mathml(f"\\begin{{{environment}}} a {separator} b \\\\ c {separator} d "
+                                 f"\\end{{{environment}}}", True)
+        assert mathml.count("<mtr>") == 2 and "<mi>&amp;</mi>" not in mathml, (environment, mathml)
+        assert "(1)" not in mathml, "unnumbered, as Jupyter shows it"
+    alignat = latex_to_mathml(r"\begin{alignat}{2} a &= b & c &= d \end{alignat}", True)
+    assert "<mn>2</mn>" not in alignat and "<mtr>" in alignat
+
+
+def test_text_in_an_equation_is_escaped_and_bad_tex_stays_text():
+    from course_lib.grading.html_safety import latex_to_mathml, safe_markdown2html
+
+    mathml = latex_to_mathml(r"\text{<b>bold</b> & <i>}", False)
+    assert "<b>" not in mathml and "&lt;b&gt;bold&lt;/b&gt;" in mathml
+    assert latex_to_mathml(r"\frac{1}{", False) is None
+    html = safe_markdown2html({}, r"Broken $\frac{1}{$ and fine $x^2$.")
+    assert "$\\frac{1}{$" in html and "<msup>" in html
+    # what latex2mathml lets through from \href, \style, \color and raw markup is dropped or escaped
+    html = safe_markdown2html({}, r"$\href{javascript:alert(1)}{x}\style{color:red}{y}\color{red}{z}$ "
+                                  r"<math><maction actiontype='x'>w</maction><mi href='https://e.com'>v</mi></math>")
+    attributes = {name for _, attrs in _elements(html) for name in attrs}
+    assert not attributes & {"href", "style", "mathcolor", "actiontype"}, html
+    assert "maction" not in {tag for tag, _ in _elements(html)}
