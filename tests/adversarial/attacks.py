@@ -528,8 +528,11 @@ print("[info] NBGRADER_EXECUTION:", os.environ.get("NBGRADER_EXECUTION"))
     steal = STEAL
     kill_parent = '''
 import os
+import time
 print("[attack] killing my parent", os.getppid(), flush=True)
 os.kill(os.getppid(), 9)
+# the sandbox ends with it; without this wait, on a loaded machine the cell's reply could beat the kernel's death
+time.sleep(60)
 '''
     return attempts, steal, kill_parent
 
