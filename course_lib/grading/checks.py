@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,21 @@ class Check:
         A metric of :data:`course_lib.grading.models.METRICS` (``"accuracy"``: at least ``threshold``; ``"mse"``:
         at most), computed by the grader from the model's predictions on the arrays ``x`` and ``y`` of
         ``source/<assignment>/hidden/<heldout>`` (an ``.npz`` built with the assignment, never released).
+        A ``threshold`` of 0 with ``"mse"`` sets no absolute bound (``baselines`` may set a relative one).
+    architecture, forbidden : for ``"model"`` checks
+        Layers the model must have, as ``"LSTM"`` or ``"LSTM(64)"`` (with that many units), and layer classes it
+        must not have; an ``RNN`` layer counts as the layer of its cell (``RNN(LSTMCell(64))`` is ``LSTM(64)``).
+        A model built otherwise earns nothing in the check, with the reason, and is never run.
+    baselines, beat_by : for ``"model"`` checks
+        Names of naive forecasts stored with the held-out data (arrays ``baseline_<name>`` of the ``.npz``, one
+        prediction per example): the model's metric must be better than ``beat_by`` times each baseline's (for
+        ``"mse"``: at most ``beat_by`` × the smallest baseline MSE).
+    report_only : for ``"model"`` checks
+        The metric is reported (with the baselines) and not graded: the check passes once the model was scored.
+    predicate : for ``"property"`` checks
+        ``predicate(value, request) -> str``: ``""`` when the reported value (decoded, as for ``"outputs"``) has
+        the property, else why not, in the student's terms. It runs in the grader's process on the student's
+        values, so it must not trust their shapes: a value it cannot use is a reason, never an exception.
     alternative : str or None
         Second acceptable targets built from the student's *own* other functions, so that a bug is charged once,
         where it is: comma-separated names of functions of the assignment's ``targets`` module.
@@ -83,6 +100,12 @@ class Check:
     requires: str = ""
     calls: tuple[tuple[str, int], ...] = ()
     guard: str = ""
+    architecture: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
+    baselines: tuple[str, ...] = ()
+    beat_by: float = 1.0
+    report_only: bool = False
+    predicate: Callable[[Any, dict], str] | None = None
 
 
 def own_target(display: str):

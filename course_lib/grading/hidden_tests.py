@@ -64,6 +64,23 @@ def reference_namespace(assignment: Assignment, mistake=None) -> dict:
     return namespace
 
 
+def needs_notebook_state(request: dict) -> bool:
+    """Whether a request reads what the notebook trained (a model, a History): it runs only in a kernel that ran
+    the notebook, never on the reference module at build time, and its checks need no reference value."""
+    return request.get("op") == "save_model" or bool(request.get("state"))
+
+
+def without_notebook_state(requests: dict) -> dict:
+    return {rid: request for rid, request in requests.items() if not needs_notebook_state(request)}
+
+
+def function_exercises(assignment: Assignment, points: dict[str, float]) -> list[str]:
+    """The auto-graded exercises judged from functions alone (no trained model): those a module can be graded on
+    in-process, without running the notebook."""
+    suite = load_suite(assignment.stem)
+    return [e for e in points if not any(needs_notebook_state(r) for r in suite.requests(e).values())]
+
+
 def build_hidden_tests(root: Path, assignment: Assignment) -> dict:
     """The reference's values for every request of every auto-graded exercise (what the grader compares with)."""
     suite = load_suite(assignment.stem)
@@ -81,8 +98,15 @@ def build_hidden_tests(root: Path, assignment: Assignment) -> dict:
             requests = suite.requests(exercise)
         except KeyError:
             raise CourseError(f"{assignment.name}: inputs.requests() has nothing for the exercise {exercise!r}") from None
-        values[exercise] = evaluate_requests(reference, requests, suite.ops)
-    broken = [f"{e}/{r}: {v['error']}" for e, results in values.items() for r, v in results.items() if not v["ok"]]
+        values[exercise] = evaluate_requests(reference, without_notebook_state(requests), suite.ops)
+        # a value judged by a predicate, or an error judged by its class, is compared with nothing: keep its digest
+        compared = {c.request for c in suite.exercise_checks(exercise) if c.kind not in ("property", "raises")}
+        for request_id, result in values[exercise].items():
+            if request_id not in compared:
+                result.pop("value", None)
+    # a request marked "raises" (an input the function must refuse) is right when the reference raises on it
+    broken = [f"{e}/{r}: {v.get('error', 'returned instead of raising')}" for e, results in values.items()
+              for r, v in results.items() if v["ok"] == bool(suite.requests(e)[r].get("raises"))]
     if broken:
         raise CourseError(f"the reference {assignment.reference} fails its own hidden tests: {'; '.join(broken)}")
     return {"protocol": PROTOCOL, "assignment": assignment.name,

@@ -26,20 +26,24 @@ defines :class:`ModelScoring` and :class:`ModelRejected`, re-exported here), sta
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 # model_sandbox is called through the module, so that a test can substitute a stage where it is defined
 from course_lib.grading import model_sandbox
-from course_lib.grading.model_archive import (ModelRejected, ModelScoring, check_model_config,
+from course_lib.grading.model_archive import (CELLS, LAYERS, ModelRejected, ModelScoring, check_model_config,
                                               validate_keras_archive, write_checked_copy)
 from course_lib.grading.sandbox import Sandbox
 
-__all__ = ["METRICS", "ModelRejected", "ModelScoring", "accuracy", "check_model_config", "load_heldout", "mse",
-           "predict_untrusted", "register_metric", "score_saved_model", "validate_keras_archive"]
+__all__ = ["METRICS", "ModelRejected", "ModelScore", "ModelScoring", "accuracy", "architecture_problem",
+           "check_model_config", "load_heldout", "model_layers", "mse", "predict_untrusted", "register_metric",
+           "score_model", "score_saved_model", "validate_keras_archive"]
 
 
 def predict_untrusted(path: Path, x: np.ndarray, settings: ModelScoring | None = None,
@@ -169,3 +173,106 @@ def score_saved_model(path: Path, heldout: Path, metric: str, settings: ModelSco
     x, y = load_heldout(heldout)
     predictions = predict_untrusted(path, x, settings, sandbox)
     return METRICS[metric](predictions, y)
+
+
+# ------------------------------------------------------------------------------------------------ architecture
+
+_SPEC = re.compile(r"([A-Za-z][A-Za-z0-9]*)(?:\((\d+)\))?")
+
+
+def model_layers(config: Any) -> list[tuple[str, dict]]:
+    """``(class name, config)`` of every layer of a checked model config, nested models and wrappers included, in
+    the order Keras wrote them; an ``RNN`` layer is named after its cell (``RNN(LSTMCell)`` is ``LSTM``)."""
+    found: list[tuple[str, dict]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        name, inner = node.get("class_name"), node.get("config")
+        if name == "RNN" and isinstance(inner, dict) and isinstance(inner.get("cell"), dict):
+            cell = inner["cell"]
+            if cell.get("class_name") in CELLS:
+                found.append((str(cell["class_name"])[:-len("Cell")], cell.get("config") or {}))
+                return
+        if isinstance(name, str) and name in LAYERS and isinstance(inner, dict):
+            found.append((name, inner))
+        for key, value in node.items():
+            if key in ("config", "layers", "layer", "backward_layer", "cell"):
+                walk(value)
+
+    walk(config)
+    return found
+
+
+def architecture_problem(config: Any, required: tuple[str, ...] = (), forbidden: tuple[str, ...] = ()) -> str:
+    """Why a checked model config is not the architecture an exercise asks for ("" if it is).
+
+    ``required`` holds specs such as ``"LSTM"`` or ``"LSTM(64)"`` (a layer of that class, with that many units);
+    ``forbidden`` holds layer classes the model must not have.
+    """
+    layers = model_layers(config)
+    names = [name for name, _ in layers if name != "InputLayer"]
+    listed = ", ".join(names) or "none"
+    asked = " + ".join(required) or "another architecture"
+    for spec in required:
+        match = _SPEC.fullmatch(spec)
+        if not match:
+            raise ValueError(f"bad architecture spec {spec!r}: write 'LSTM' or 'LSTM(64)' (instructor: fix the check)")
+        kind, units = match.group(1), match.group(2)
+        same_kind = [inner for name, inner in layers if name == kind]
+        if not same_kind:
+            return f"the model has no {kind} layer (its layers: {listed}): this exercise asks for {asked}"
+        if units is not None and not any(inner.get("units") == int(units) for inner in same_kind):
+            have = ", ".join(str(inner.get("units")) for inner in same_kind)
+            return f"the model's {kind} has {have} units: this exercise asks for {spec}"
+    for kind in forbidden:
+        if kind in names:
+            return f"the model has a {kind} layer (its layers: {listed}): this exercise asks for {asked} without one"
+    return ""
+
+
+# -------------------------------------------------------------------------------------------- scoring, whole
+
+@dataclass(frozen=True)
+class ModelScore:
+    """A model's metric on held-out data, and the same metric of each naive baseline stored with that data."""
+
+    value: float
+    examples: int
+    baselines: dict[str, float] = field(default_factory=dict)
+
+
+def score_model(path: Path, heldout: Path, metric: str, settings: ModelScoring | None = None,
+                sandbox: str = "bwrap", architecture: tuple[str, ...] = (), forbidden: tuple[str, ...] = (),
+                baselines: tuple[str, ...] = ()) -> ModelScore:
+    """Validate the untrusted model at ``path``, check its architecture, predict the held-out ``x`` in a sandbox and
+    score it, and the named baselines (arrays ``baseline_<name>`` of the ``.npz``), against the held-out ``y``.
+
+    Raises
+    ------
+    ModelRejected
+        The model was refused (the file, its layers, or an architecture other than ``architecture`` /
+        ``forbidden``), failed, or returned predictions that do not fit the labels.
+    ValueError
+        ``metric`` is not registered, or a baseline is missing from the held-out data (instructor: rebuild).
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(sorted(METRICS))} or register_metric")
+    settings = settings or ModelScoring()
+    summary = validate_keras_archive(path, settings)
+    problem = architecture_problem(summary["config"], architecture, forbidden)
+    if problem:
+        raise ModelRejected(problem)
+    with np.load(heldout, allow_pickle=False) as data:
+        x, y = data["x"], data["y"]
+        missing = [name for name in baselines if f"baseline_{name}" not in data.files]
+        if missing:
+            raise ValueError(f"{heldout} has no baseline {', '.join(missing)} (instructor: rebuild the assignment)")
+        naive = {name: METRICS[metric](np.asarray(data[f"baseline_{name}"], dtype=np.float64), y)
+                 for name in baselines}
+    predictions = predict_untrusted(path, x, settings, sandbox)
+    return ModelScore(METRICS[metric](predictions, y), int(len(y)), naive)

@@ -228,6 +228,8 @@ def _shape_text(value: Any) -> str:
         return f"{value.shape}" + ("" if value.dtype == np.float64 else f" {value.dtype}")
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__} of {len(value)}"
+    if isinstance(value, (bool, int, float, np.integer, np.floating)) and len(repr(value)) <= 12:
+        return f"= {value!r}" if not isinstance(value, np.generic) else f"= {value.item()!r}"
     return type(value).__name__
 
 
@@ -320,19 +322,62 @@ def _own_targets(suite: Suite, check: Check, reports: Reports, context: JudgeCon
 
 
 def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -> tuple[bool, str]:
-    from course_lib.grading.models import ModelRejected, ModelScoring, score_saved_model
+    """Score the model the kernel saved (never trusting it: :func:`course_lib.grading.models.score_model`) and
+    compare its metric with the check's threshold and baselines."""
+    from course_lib.grading.models import ModelRejected, ModelScoring, score_model
 
     if not isinstance(got, np.ndarray) or got.shape != (32,) or not context.work_dir or not context.hidden_dir:
         return False, "no saved model was reported"
     try:
-        value = score_saved_model(Path(context.work_dir) / request["filename"],
-                                  Path(context.hidden_dir) / check.heldout, check.metric,
-                                  settings=ModelScoring(config=context.config), sandbox=context.sandbox)
+        score = score_model(Path(context.work_dir) / request["filename"], Path(context.hidden_dir) / check.heldout,
+                            check.metric, settings=ModelScoring(config=context.config), sandbox=context.sandbox,
+                            architecture=check.architecture, forbidden=check.forbidden, baselines=check.baselines)
     except ModelRejected as error:
         return False, str(error)
-    better = value >= check.threshold if check.metric == "accuracy" else value <= check.threshold
-    relation = "≥" if check.metric == "accuracy" else "≤"
-    return better, f"{check.metric} on held-out data {value:.4g} (needs {relation} {check.threshold:g})"
+    higher = check.metric == "accuracy"
+    relation = "≥" if higher else "≤"
+    against = "; ".join(f"{name.replace('_', ' ')} {value:.4g}" for name, value in score.baselines.items())
+    measured = f"{check.metric} on {score.examples} held-out examples {score.value:.4g}"
+    if check.report_only:
+        return True, f"{measured} (reported, not graded{'; ' + against if against else ''})"
+    needs, ok = [], True
+    if higher or check.threshold > 0:
+        needs.append(f"{relation} {check.threshold:g}")
+        ok = score.value >= check.threshold if higher else score.value <= check.threshold
+    if score.baselines:
+        best = (max if higher else min)(score.baselines.values())
+        bound = best * check.beat_by
+        factor = f"{check.beat_by:g} × " if check.beat_by != 1 else ""
+        needs.append(f"{relation} {factor}the better baseline = {bound:.4g}")
+        ok = ok and (score.value >= bound if higher else score.value <= bound)
+    return ok, f"{measured} (needs {' and '.join(needs)}{'; ' + against if against else ''})"
+
+
+def _judge_raises(check: Check, request: dict, got: Any, entry: dict, problem: str | None) -> CheckVerdict:
+    """A call that must raise one of ``check.names`` (the kernel's word: raising it gains nothing else)."""
+    error = str(entry.get("error", ""))
+    wanted = " or ".join(check.names)
+    if problem == "raised" and error.split(":", 1)[0].strip() in check.names:
+        return CheckVerdict(check, True, f"{check.description}: raised {error.split(':', 1)[0]}")
+    if problem == "raised":
+        why = f"{call_text(request)} raised {error[:200]}, not a {wanted}"
+    elif problem:
+        why = f"{call_text(request)} should raise a {wanted}"
+    else:
+        why = f"{call_text(request)} returned instead of raising a {wanted}"
+    return CheckVerdict(check, False, f"{check.description}: {why}.", reason=why, kind="values")
+
+
+def _judge_property(check: Check, request: dict, got: Any) -> CheckVerdict:
+    """The check's own predicate decides on the reported value (guarded: hostile values give a reason)."""
+    try:
+        why = check.predicate(got, request) if check.predicate else "the check has no predicate (instructor)"
+    except Exception as error:  # noqa: BLE001 - a value the predicate cannot read is the student's, said so
+        why = f"the returned values could not be examined ({type(error).__name__}: {str(error)[:120]})"
+    if not why:
+        return CheckVerdict(check, True, f"{check.description}: yes")
+    why = f"{call_text(request)}: {why}"
+    return CheckVerdict(check, False, f"{check.description}: {why}.", reason=why, kind="values")
 
 
 def _raised(check: Check, suite: Suite, reports: Reports, entry: dict, context: JudgeContext) -> CheckVerdict:
@@ -372,6 +417,11 @@ def judge_check(check: Check, suite: Suite, reports: Reports, expected: dict,
     fail = lambda why, kind="values": CheckVerdict(  # noqa: E731
         check, False, f"{check.description}: {why}.", reason=why, kind=kind)
     got, entry, problem = reports.result(check.request)
+    if check.kind == "raises":
+        request = reports.request(check.request)
+        own = entry.get("raised_in") in (None, "", request.get("function"))
+        if problem != "raised" or (own and not entry.get("undefined") and not entry.get("grader_error")):
+            return _judge_raises(check, request, got, entry, problem)
     if problem == "raised":
         raised = _raised(check, suite, reports, entry, context)
         reference = expected.get(check.request)
@@ -386,9 +436,14 @@ def judge_check(check: Check, suite: Suite, reports: Reports, expected: dict,
         return fail(problem, "malformed")
     if check.kind == "model":  # judged on held-out data: there is no reference value to compare with
         ok, message = _judge_model(check, reports.request(check.request), got, context)
-        return CheckVerdict(check, ok, f"{check.description}: {message}", reason="" if ok else message)
+        return CheckVerdict(check, ok, f"{check.description}: {message}", reason="" if ok else message,
+                            kind="" if ok else "model")
     if check.requires and not (passed or {}).get(check.requires, False):
+        if check.kind == "property":
+            return fail(f"judged once {check.requires} passes", "requires")
         return fail("the values are wrong, so how they were computed earns nothing yet", "requires")
+    if check.kind == "property":  # no single right value (random data): the check's predicate decides
+        return _judge_property(check, reports.request(check.request), got)
     reference = expected.get(check.request)
     if not isinstance(reference, dict) or not reference.get("ok"):
         return fail("no reference value was built for this check (instructor: rebuild the assignment)", "grader")

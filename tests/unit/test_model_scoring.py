@@ -345,3 +345,54 @@ def test_a_legacy_h5_model_saved_by_keras_and_renamed_is_refused(regressor, tmp_
     np.savez(tmp_path / "heldout.npz", x=np.zeros((2, 4), dtype="float32"), y=np.zeros(2))
     with pytest.raises(ModelRejected, match="legacy HDF5"):
         score_saved_model(tmp_path / "model.keras", tmp_path / "heldout.npz", "mse", sandbox=MODE)
+
+
+# ------------------------------------------------------------------------- architecture and baselines (keras)
+
+
+
+@pytest.mark.keras
+def test_the_architecture_an_exercise_asks_for_is_read_from_the_saved_config(keras, tmp_path):
+    from course_lib.grading.models import architecture_problem
+
+    def saved(*layers) -> dict:
+        model = keras.Sequential([keras.Input((10, 2)), *layers])
+        model.save(tmp_path / "m.keras")
+        return validate_keras_archive(tmp_path / "m.keras")["config"]
+
+    lstm = saved(keras.layers.LSTM(64), keras.layers.Dense(1))
+    assert architecture_problem(lstm, ("LSTM(64)",), ("SimpleRNN", "GRU")) == ""
+    assert architecture_problem(lstm, ("LSTM", "Dense")) == ""
+    assert "the model's LSTM has 64 units: this exercise asks for LSTM(32)" in architecture_problem(lstm, ("LSTM(32)",))
+    rnn = saved(keras.layers.SimpleRNN(64), keras.layers.Dense(1))
+    assert architecture_problem(rnn, ("LSTM(64)",)) == (
+        "the model has no LSTM layer (its layers: SimpleRNN, Dense): this exercise asks for LSTM(64)")
+    # another style of the same architecture: the generic RNN layer around an LSTM cell, or a stack of two LSTMs
+    cell = saved(keras.layers.RNN(keras.layers.LSTMCell(64)), keras.layers.Dense(1))
+    assert architecture_problem(cell, ("LSTM(64)",), ("SimpleRNN",)) == ""
+    stacked = saved(keras.layers.LSTM(16, return_sequences=True), keras.layers.LSTM(64), keras.layers.Dense(1))
+    assert architecture_problem(stacked, ("LSTM(64)",)) == ""
+    # an "RNN" that is an LSTM is not the SimpleRNN the comparison needs
+    assert "has a LSTM layer" in architecture_problem(stacked, ("Dense",), ("LSTM",))
+    wrapped = saved(keras.layers.Bidirectional(keras.layers.LSTM(8)), keras.layers.Dense(1))
+    assert architecture_problem(wrapped, ("LSTM",)) == ""
+    assert "no LSTM layer" in architecture_problem(saved(keras.layers.Flatten(), keras.layers.Dense(1)), ("LSTM",))
+
+
+@pytest.mark.keras
+def test_a_model_is_scored_against_the_baselines_stored_with_the_heldout_data(regressor, tmp_path):
+    from course_lib.grading.models import score_model
+
+    model, path = regressor
+    x, y = _features(2, 100)
+    np.savez(tmp_path / "heldout.npz", x=x, y=y, baseline_zero=np.zeros_like(y), baseline_mean=np.full_like(y, 0.3))
+    score = score_model(path, tmp_path / "heldout.npz", "mse", sandbox=MODE, architecture=("Dense",),
+                        baselines=("zero", "mean"))
+    assert score.examples == 100
+    assert score.baselines == {"zero": pytest.approx(float(np.mean(y ** 2))),
+                               "mean": pytest.approx(float(np.mean((y - 0.3) ** 2)))}
+    assert score.value == pytest.approx(mse(np.asarray(model.predict(x, verbose=0), dtype=np.float64), y), rel=1e-5)
+    with pytest.raises(ModelRejected, match="no LSTM layer"):   # refused before anything runs
+        score_model(path, tmp_path / "heldout.npz", "mse", sandbox=MODE, architecture=("LSTM",))
+    with pytest.raises(ValueError, match="no baseline last_value"):
+        score_model(path, tmp_path / "heldout.npz", "mse", sandbox=MODE, baselines=("last_value",))
