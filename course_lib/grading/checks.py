@@ -59,7 +59,7 @@ class Check:
         A model built otherwise earns nothing in the check, with the reason, and is never run.
     baselines, beat_by : for ``"model"`` checks
         Names of naive forecasts stored with the held-out data (arrays ``baseline_<name>`` of the ``.npz``, one
-        prediction per example): the model's metric must be better than ``beat_by`` times each baseline's (for
+        prediction per example), each optionally ``"name=how the verdict calls it"``: the model's metric must be better than ``beat_by`` times each baseline's (for
         ``"mse"``: at most ``beat_by`` × the smallest baseline MSE).
     report_only : for ``"model"`` checks
         The metric is reported (with the baselines) and not graded: the check passes once the model was scored.

@@ -328,18 +328,21 @@ def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -
 
     if not isinstance(got, np.ndarray) or got.shape != (32,) or not context.work_dir or not context.hidden_dir:
         return False, "no saved model was reported"
+    labels = dict(item.split("=", 1) if "=" in item else (item, item.replace("_", " ")) for item in check.baselines)
     try:
         score = score_model(Path(context.work_dir) / request["filename"], Path(context.hidden_dir) / check.heldout,
                             check.metric, settings=ModelScoring(config=context.config), sandbox=context.sandbox,
-                            architecture=check.architecture, forbidden=check.forbidden, baselines=check.baselines)
+                            architecture=check.architecture, forbidden=check.forbidden, baselines=tuple(labels))
     except ModelRejected as error:
         return False, str(error)
     higher = check.metric == "accuracy"
     relation = "≥" if higher else "≤"
-    against = "; ".join(f"{name.replace('_', ' ')} {value:.4g}" for name, value in score.baselines.items())
-    measured = f"{check.metric} on {score.examples} held-out examples {score.value:.4g}"
+    against = ", ".join(f"{labels[name]} {value:.4g}" for name, value in score.baselines.items())
+    against = f"; {'baselines' if len(score.baselines) > 1 else 'baseline'}: {against}" if against else ""
+    measured = f"{check.metric.upper() if check.metric == 'mse' else check.metric} on {score.examples} held-out " \
+               f"examples {score.value:.4g}"
     if check.report_only:
-        return True, f"{measured} (reported, not graded{'; ' + against if against else ''})"
+        return True, f"{measured} (reported, not graded{against})"
     needs, ok = [], True
     if higher or check.threshold > 0:
         needs.append(f"{relation} {check.threshold:g}")
@@ -348,9 +351,10 @@ def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -
         best = (max if higher else min)(score.baselines.values())
         bound = best * check.beat_by
         factor = f"{check.beat_by:g} × " if check.beat_by != 1 else ""
-        needs.append(f"{relation} {factor}the better baseline = {bound:.4g}")
+        which = "the better baseline" if len(score.baselines) > 1 else "the baseline"
+        needs.append(f"{relation} {factor}{which} = {bound:.4g}" if factor else f"{relation} {which}")
         ok = ok and (score.value >= bound if higher else score.value <= bound)
-    return ok, f"{measured} (needs {' and '.join(needs)}{'; ' + against if against else ''})"
+    return ok, f"{measured} (needs {' and '.join(needs)}{against})"
 
 
 def _judge_raises(check: Check, request: dict, got: Any, entry: dict, problem: str | None) -> CheckVerdict:

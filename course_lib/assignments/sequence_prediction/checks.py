@@ -184,14 +184,14 @@ def checks() -> list[Check]:
         "adding_lstm/heldout", "adding_lstm", "model",
         "adding_lstm: LSTM(64) on 2000 held-out sequences of T = 100", "model", metric="mse",
         threshold=ADDING_THRESHOLD, heldout="adding_heldout.npz", architecture=("LSTM(64)",),
-        forbidden=("SimpleRNN", "GRU"), baselines=("predict_one",),
+        forbidden=("SimpleRNN", "GRU"), baselines=("predict_one=predicting 1.0",),
         hint="compile with Adam(learning_rate=2e-2, clipnorm=1.0): with Keras' default learning rate (1e-3) the "
              "LSTM stays at the 1/6 baseline for the whole budget."))
     out.append(Check(
         "adding_rnn/heldout", "adding_rnn", "model",
         "adding_rnn: SimpleRNN(64) on the same held-out sequences", "model", metric="mse",
         heldout="adding_heldout.npz", architecture=("SimpleRNN(64)",), forbidden=("LSTM", "GRU"),
-        baselines=("predict_one",), report_only=True,
+        baselines=("predict_one=predicting 1.0",), report_only=True,
         hint="build it with build_adding_model(\"rnn\", T) and keep it in `adding_rnn`: a SimpleRNN of 64 units."))
     out.append(Check(
         "adding_rnn/budget", "adding_rnn", "budget", "adding_rnn trained with the LSTM's budget (epochs, steps)",
