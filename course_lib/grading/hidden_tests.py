@@ -67,7 +67,7 @@ def reference_namespace(assignment: Assignment, mistake=None) -> dict:
 def needs_notebook_state(request: dict) -> bool:
     """Whether a request reads what the notebook trained (a model, a History): it runs only in a kernel that ran
     the notebook, never on the reference module at build time, and its checks need no reference value."""
-    return request.get("op") == "save_model" or bool(request.get("state"))
+    return request.get("op") == "save_model" or request.get("notebook_state") is True
 
 
 def without_notebook_state(requests: dict) -> dict:
@@ -100,10 +100,11 @@ def build_hidden_tests(root: Path, assignment: Assignment) -> dict:
             raise CourseError(f"{assignment.name}: inputs.requests() has nothing for the exercise {exercise!r}") from None
         values[exercise] = evaluate_requests(reference, without_notebook_state(requests), suite.ops)
         # a value judged by a predicate, or an error judged by its class, is compared with nothing: keep its digest
-        compared = {c.request for c in suite.exercise_checks(exercise) if c.kind not in ("property", "raises")}
-        for request_id, result in values[exercise].items():
-            if request_id not in compared:
-                result.pop("value", None)
+        checks = suite.exercise_checks(exercise)
+        uncompared = {c.request for c in checks if c.kind in ("property", "raises")} - {
+            c.request for c in checks if c.kind not in ("property", "raises")}
+        for request_id in uncompared & set(values[exercise]):
+            values[exercise][request_id].pop("value", None)
     # a request marked "raises" (an input the function must refuse) is right when the reference raises on it
     broken = [f"{e}/{r}: {v.get('error', 'returned instead of raising')}" for e, results in values.items()
               for r, v in results.items() if v["ok"] == bool(suite.requests(e)[r].get("raises"))]

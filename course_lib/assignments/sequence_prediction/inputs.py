@@ -83,7 +83,7 @@ def _all_requests() -> dict[str, dict[str, dict]]:
     for exercise, variable in MODELS.items():
         out[exercise]["model"] = {"op": "save_model", "variable": variable, "filename": f"{variable}.keras",
                                   "function": variable}
-    out["adding_rnn"]["budget"] = {"op": "budget", "function": "rnn_history", "state": True,
+    out["adding_rnn"]["budget"] = {"op": "budget", "function": "rnn_history", "notebook_state": True,
                                    "histories": ["lstm_history", "rnn_history"]}
     return dict(out)
 
