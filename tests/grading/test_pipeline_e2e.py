@@ -34,7 +34,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from course_lib.assignments.registry import get_assignment
+from course_lib.assignments.registry import ASSIGNMENTS, get_assignment
 from course_lib.grading.course import nbgrader_api
 from course_lib.grading.hidden_tests import HIDDEN_DIR, HIDDEN_TESTS_FILE, auto_exercises, graded_cells
 from course_lib.grading.samples import Mistake, reference_submission, with_mistake, write_submission
@@ -776,6 +776,27 @@ def test_demo_from_a_clean_checkout(demo_run):
     assert "NotImplementedError" in untouched, "demo-untouched's feedback should say why: NotImplementedError"
     leaks = HiddenFiles.of(checkout).found_in_tree(checkout / "release")
     assert not leaks, f"the demo's build released what hidden/ holds: {leaks}"
+
+
+def test_demo_grades_every_assignment_of_the_registry(demo_run):
+    """The demo covers each assignment: for 02 (trained models) the reference earns every automatic point, the
+    untouched release none, and its demo mistake (a scaler fitted on all the data) costs scale_splits only, through
+    real autograding (the one end-to-end run of that mistake: its models are judged on correctly scaled data)."""
+    checkout, running = demo_run
+    result = running.wait(CLI_TIMEOUT)
+    assert result.returncode == 0, f"`lstm-course demo` failed on a clean checkout:\n{describe_run(result)}"
+    for row in ASSIGNMENTS.values():
+        points = auto_exercises(row.source_notebook(REPO))
+        total = sum(graded_cells(row.source_notebook(REPO))[g]["points"] for g in graded_cells(row.source_notebook(REPO)))
+        costs = row.module("mistakes").MISTAKES[row.demo_mistake].costs
+        expected = {"demo-reference": sum(points.values()), "demo-untouched": 0,
+                    "demo-buggy": sum(p for name, p in points.items() if name not in costs)}
+        for student, score in expected.items():
+            line = f"{score:g} / {total:g}"
+            assert any(student in text and row.name in text and line in text for text in result.stdout.splitlines()), (
+                f"expected a line with {student}, {row.name} and {line}:\n{describe_run(result)}")
+            html = (checkout / "feedback" / student / row.name / f"{row.notebook}.ipynb").with_suffix(".html")
+            assert html.is_file(), f"the demo wrote no feedback for {student} in {row.name}"
 
 
 # --------------------------------------------------------------------------- check (untouched)

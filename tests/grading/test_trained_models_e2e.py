@@ -42,7 +42,7 @@ LAMBDA_LAYER = Mistake("lambda_layer", "build_regressor", "        keras.layers.
                        costs=("regressor",), description="a Lambda layer: Python code the grader will not run")
 GRU_AS_LSTM = Mistake("gru_as_lstm", "build_adding_model", '{"lstm": keras.layers.LSTM,',
                       '{"lstm": keras.layers.GRU,', costs=("adding_lstm",), description="a GRU where the LSTM belongs")
-HOSTILE_REASONS = {"regressor": "Python code", "adding_lstm": "no LSTM layer (its layers: GRU, Dense)",
+HOSTILE_REASONS = {"regressor": "a Lambda layer, which the grader cannot run", "adding_lstm": "no LSTM layer (its layers: GRU, Dense)",
                    "adding_rnn": "variable named adding_rnn"}
 CLI_TIMEOUT = 2400
 

@@ -25,6 +25,8 @@ from course_lib.assignments.registry import get_assignment
 from course_lib.grading.hidden_tests import auto_exercises, function_exercises
 from course_lib.solutions import lstm_gates as solution
 
+from tests.notebooks.test_notebooks import _code_solution_cells, _grade_code_cells, _nbgrader
+
 pytestmark = pytest.mark.notebook
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,19 +37,6 @@ RELEASE = ROW.release_notebook(REPO)
 #: the automatically graded exercises, in notebook order, from the source notebook's nbgrader metadata
 EXERCISES = tuple(auto_exercises(SOURCE))
 API_FUNCTIONS = set(EXERCISES)  # one solution function per automatically graded exercise, same name
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _code_solution_cells(notebook) -> list:
-    return [c for c in notebook.cells if c.cell_type == "code" and _nbgrader(c).get("solution")]
-
-
-def _grade_code_cells(notebook) -> list:
-    return [c for c in notebook.cells if c.cell_type == "code" and _nbgrader(c).get("grade")
-            and not _nbgrader(c).get("solution")]
 
 
 # --------------------------------------------------------------------------- the exercise list

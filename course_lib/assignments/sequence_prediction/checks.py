@@ -168,7 +168,7 @@ def checks() -> list[Check]:
         forbidden=("SimpleRNN", "GRU"), baselines=("last_value", "moving_average"), beat_by=REGRESSOR_BEAT_BY,
         hint="build Input((WINDOW, 1)) -> LSTM(units) -> Dense(1), train it with train_regressor on windows of "
              "the scaled training part (targets after each window), and keep it in `regressor`: a model that "
-             "copies the window's last value only equals the last-value baseline."))
+             "learned to copy the window's last value does little better than the last-value baseline."))
     for name, n, steps, _ in ADDING_CALLS:
         out.append(Check(f"make_adding_data/{name}", "make_adding_data", name,
                          f"make_adding_data(n={n}, T={steps}, rng)", "property", predicate=adding_structure,
