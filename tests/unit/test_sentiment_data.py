@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -355,20 +356,30 @@ def test_the_split_rejects_sizes_it_cannot_meet():
 
 def rule_label(text: str) -> int:
     """The label a careful reader gives, found independently of the generator: the polarity of the adjective
-    that counts, flipped by a negation."""
-    words = text.replace(",", " ,").split()
+    in the clause that counts (the one after *but*, the one before *although*), flipped by a negation."""
+    words = text.split()
     if "but" in words:
-        decisive = words[words.index("but") + 1:]
+        decisive, other = words[words.index("but") + 1:], words[:words.index("but")]
     elif "although" in words:
-        decisive = words[words.index(",") + 1:]
-    elif "even" in words:
-        decisive = words[:words.index("even")]
+        decisive, other = words[:words.index("although")], words[words.index("although") + 1:]
     else:
-        decisive = words
-    adjectives = [w for w in decisive if w in woc.POSITIVE or w in woc.NEGATIVE]
-    assert len(adjectives) == 1, text
-    polarity = int(adjectives[0] in woc.POSITIVE)
+        decisive, other = words, []
+    polar = lambda part: [int(w in woc.POSITIVE) for w in part if w in woc.POSITIVE or w in woc.NEGATIVE]  # noqa: E731
+    assert len(polar(decisive)) == 1, text
+    polarity = polar(decisive)[0]
+    assert polar(other) in ([], [1 - polarity]), text          # a contrast: the other clause says the opposite
     return 1 - polarity if {"not", "never"} & set(decisive) else polarity
+
+
+def one_of(options) -> str:
+    return "(?:" + "|".join(re.escape(o) for o in sorted(options, key=len, reverse=True)) + ")"
+
+
+NOUN, ADJECTIVE = one_of(woc.NOUNS), one_of(woc.POSITIVE + woc.NEGATIVE)
+FILLER, INTENSIFIER = one_of(woc.FILLERS), one_of(woc.INTENSIFIERS)
+CONTRAST = re.compile(rf"the ({NOUN}) (was|felt|seemed) ((?:{INTENSIFIER} )?)({ADJECTIVE}) ({FILLER}) "
+                      rf"(but|although) the ({NOUN}) \2 \3({ADJECTIVE}) ({FILLER})")
+NEGATION = re.compile(rf"the ({NOUN}) (was|is) (?:(not|never) )?({FILLER}) ({ADJECTIVE})")
 
 
 def test_every_label_is_the_one_a_reader_would_give():
@@ -376,18 +387,74 @@ def test_every_label_is_the_one_a_reader_would_give():
         assert sentence.label == rule_label(sentence.text), sentence
 
 
-def test_contrast_sentences_are_balanced_word_for_word():
+def test_the_fillers_are_asides_of_two_to_five_words_in_groups_sharing_a_first_word():
+    assert {len(f.split()) for f in woc.FILLERS} == {2, 3, 4, 5}
+    assert len(set(woc.FILLERS)) == len(woc.FILLERS)
+    assert all(len(group) >= 2 for group in woc.FILLERS_BY_FIRST_WORD.values())
+    assert sorted(f for group in woc.FILLERS_BY_FIRST_WORD.values() for f in group) == sorted(woc.FILLERS)
+    # nothing in a filler is an opinion, a noun, a negator or a connective, and nothing standardisation changes
+    meaningful = set(woc.POSITIVE + woc.NEGATIVE + woc.NOUNS + woc.INTENSIFIERS) | {"not", "never"} | woc.CONNECTIVES
+    assert not meaningful & {w for f in woc.FILLERS for w in f.split()}
+    assert all(re.fullmatch(r"[a-z]+( [a-z]+)+", f) for f in woc.FILLERS)
+
+
+def test_contrast_sentences_follow_the_grammar_and_both_adjectives_have_the_same_neighbours():
+    texts = [t for t, _, k in woc.generate(4000, np.random.default_rng(2)) if k == "contrast"]
+    seen = Counter()
+    for text in texts:
+        match = CONTRAST.fullmatch(text)
+        assert match, text
+        noun1, verb, intensifier, adjective1, filler1, connective, noun2, adjective2, filler2 = match.groups()
+        assert noun1 != noun2 and filler1 != filler2 and filler1.split()[0] == filler2.split()[0], text
+        assert (adjective1 in woc.POSITIVE) != (adjective2 in woc.POSITIVE), text
+        words = text.split()
+        i, j = words.index(adjective1), len(words) - 1 - words[::-1].index(adjective2)
+        assert (words[i - 1], words[i + 1]) == (words[j - 1], words[j + 1]), text   # the same local context
+        assert not woc.CONNECTIVES & {words[i - 1], words[i + 1], words[j - 1], words[j + 1]}, text
+        assert words[-1] not in woc.POSITIVE + woc.NEGATIVE, text                  # the sentence ends in a filler
+        seen.update([verb, connective, bool(intensifier), len(filler1.split()), len(filler2.split())])
+    assert all(seen[x] for x in ("was", "felt", "seemed", "but", "although", True, False, 2, 3, 4, 5)), seen
+    # the docstring's examples are sentences of the grammar
+    example = woc.CONTRAST_TEMPLATES[0].format(first="plot", phrase1="clever", filler1="if you ask me",
+                                               connective="but", second="ending", phrase2="flat",
+                                               filler2="if i am honest")
+    assert example == "the plot was clever if you ask me but the ending was flat if i am honest"
+    assert CONTRAST.fullmatch(example) and rule_label(example) == 0
+    assert rule_label(example.replace(" but ", " although ")) == 1
+
+
+def test_negation_sentences_follow_the_grammar_with_a_filler_between_negator_and_adjective():
+    texts = [t for t, _, k in woc.generate(2000, np.random.default_rng(4)) if k == "negation"]
+    seen = Counter()
+    for text in texts:
+        match = NEGATION.fullmatch(text)
+        assert match, text
+        seen.update([match.group(2), match.group(3), len(match.group(4).split())])
+    assert all(seen[x] for x in ("was", "is", "not", "never", None, 2, 3, 4, 5)), seen
+    assert seen[None] == seen["not"] + seen["never"] == len(texts) // 2       # half carry no negator
+    for text in ("the plot was not in my opinion good", "the ending was never to be honest boring",
+                 "the plot was in my opinion good"):
+        assert NEGATION.fullmatch(text)
+    assert [rule_label(t) for t in ("the plot was not in my opinion good", "the ending was never to be honest "
+                                    "boring", "the plot was in my opinion good")] == [0, 1, 1]
+
+
+@pytest.mark.parametrize("max_n", [1, 2])
+def test_contrast_sentences_are_balanced_ngram_for_ngram(max_n):
+    """Unigrams (words) and unigrams with bigrams: every bag among the contrast sentences comes with label 1
+    exactly as often as with label 0."""
+    bag = woc.bag_of_words if max_n == 1 else (lambda text: woc.bag_of_ngrams(text, 2))
     sentences = woc.generate(4000, np.random.default_rng(1))
     labels_by_bag: dict[frozenset, Counter] = defaultdict(Counter)
     for text, label, kind in sentences:
         if kind == "contrast":
-            labels_by_bag[frozenset(woc.bag_of_words(text).items())][label] += 1
+            labels_by_bag[frozenset(bag(text).items())][label] += 1
     assert sum(sum(c.values()) for c in labels_by_bag.values()) == 1200
     assert all(c[0] == c[1] for c in labels_by_bag.values())
-    # hence any rule that sees only word counts scores exactly 0.5 on them, e.g. the best one for this very set
+    # hence any rule that sees only these counts scores exactly 0.5 on them, e.g. the best one for this very set
     # ("predict the bag's majority label", ties to 1)
-    majority = {bag: int(c[1] >= c[0]) for bag, c in labels_by_bag.items()}
-    hits = [majority[frozenset(woc.bag_of_words(t).items())] == y for t, y, k in sentences if k == "contrast"]
+    majority = {b: int(c[1] >= c[0]) for b, c in labels_by_bag.items()}
+    hits = [majority[frozenset(bag(t).items())] == y for t, y, k in sentences if k == "contrast"]
     assert np.mean(hits) == 0.5
     # and no other kind shares a contrast sentence's bag (connectives occur in contrast sentences only)
     for text, _, kind in sentences:
@@ -395,23 +462,82 @@ def test_contrast_sentences_are_balanced_word_for_word():
         assert has_connective == (kind == "contrast"), text
 
 
-def test_contrast_sentences_use_every_template_intensifiers_and_the_issues_examples():
-    texts = [t for t, _, k in woc.generate(2000, np.random.default_rng(2)) if k == "contrast"]
-    for marker in (" at first but ", " but the ", "although ", " even though "):
-        assert any(marker in t for t in texts), marker
-    assert any(set(t.split()) & set(woc.INTENSIFIERS) for t in texts)
-    # the issue's own examples are sentences of the grammar
-    assert woc.CONTRAST_TEMPLATES[0].format(first="film", concession="slow", verdict="wonderful") == \
-        "the film was slow at first but wonderful"
-    assert rule_label("although the cast was great, the film was dull") == 0
+def test_bag_of_ngrams_counts_as_text_vectorization_does():
+    assert woc.bag_of_ngrams("The plot, was GOOD.", 2) == Counter(
+        {"the": 1, "plot": 1, "was": 1, "good": 1, "the plot": 1, "plot was": 1, "was good": 1})
+    assert woc.bag_of_ngrams("a b a b", 3) == Counter({"a": 2, "b": 2, "a b": 2, "b a": 1, "a b a": 1, "b a b": 1})
+    assert woc.bag_of_ngrams("good", 1) == woc.bag_of_words("good")
+
+
+@pytest.mark.parametrize("make, labels", [(woc.contrast_quadruple, (0, 1, 1, 0)),
+                                          (woc.negation_quadruple, (1, 0, 0, 1))])
+def test_no_linear_function_of_ngram_counts_classifies_a_whole_quadruple(make, labels):
+    """The proof, by counting: in every quadruple ``a, b, c, d`` (contrast: but/although x positive adjective
+    first/second; negation: without/with a negator x positive/negative adjective), ``v(a) + v(d) == v(b) +
+    v(c)`` for the counts of 1-, 2- and 3-grams, while ``a`` and ``d`` have one label and ``b`` and ``c`` the
+    other. A linear score ``w . v + bias`` then gives ``score(a) + score(d) == score(b) + score(c)``: it cannot
+    be below 0 on both sides of one equation and above 0 on both sides of the other."""
+    assert labels[0] == labels[3] != labels[1] == labels[2]
+    rng = np.random.default_rng(5)
+    trigrams_differ = 0
+    for _ in range(500):
+        quadruple = make(rng)
+        assert tuple(s.label for s in quadruple) == labels, quadruple
+        assert {s.kind for s in quadruple} == {make.__name__.split("_")[0]}
+        assert len({s.text for s in quadruple}) == 4
+        for max_n in (1, 2, 3):
+            a, b, c, d = (woc.bag_of_ngrams(s.text, max_n) for s in quadruple)
+            assert a + d == b + c, (max_n, quadruple)
+            if make is woc.contrast_quadruple and max_n <= 2:
+                assert a == b and c == d, (max_n, quadruple)       # mirror pairs: the same words and bigrams
+            trigrams_differ += max_n == 3 and a != b
+    if make is woc.contrast_quadruple:
+        assert trigrams_differ > 250       # but mostly not the same trigrams ("plot was clever", "ending was flat")
+
+
+def quadruple_key_and_variant(text: str, kind: str) -> tuple[tuple, tuple]:
+    """Which quadruple a generated sentence belongs to, as far as its words tell (quadruples that happen to
+    share these words are merged), and which of the four it is."""
+    words = text.split()
+    adjectives = [w for w in words if w in woc.POSITIVE or w in woc.NEGATIVE]
+    if kind == "contrast":
+        connective = next(w for w in words if w in woc.CONNECTIVES)
+        masked = tuple("_" if w in woc.CONNECTIVES or w in adjectives else w for w in words)
+        return (masked, frozenset(adjectives)), (connective, adjectives[0] in woc.POSITIVE)
+    negated = bool({"not", "never"} & set(words))
+    masked = tuple("_" if w in adjectives else w for w in words if w not in ("not", "never"))
+    return (masked,), (negated, adjectives[0] in woc.POSITIVE)
+
+
+@pytest.mark.parametrize("kind, left, right", [
+    ("contrast", [("but", True), ("although", False)], [("but", False), ("although", True)]),
+    ("negation", [(False, True), (True, False)], [(False, False), (True, True)])])
+def test_generate_emits_whole_quadruples(kind, left, right):
+    groups: dict[tuple, dict[tuple, list]] = defaultdict(lambda: defaultdict(list))
+    for text, label, k in woc.generate(4000, np.random.default_rng(6)):
+        if k == kind:
+            key, variant = quadruple_key_and_variant(text, kind)
+            groups[key][variant].append((text, label))
+    assert sum(len(v) for g in groups.values() for v in g.values()) == 1200
+    for group in groups.values():
+        assert len(group) == 4 and len({len(v) for v in group.values()}) == 1, group
+
+        def bag(variants):
+            return sum((woc.bag_of_ngrams(t, 2) for v in variants for t, _ in group[v]), Counter())
+        assert bag(left) == bag(right), group
+        left_labels = {y for v in left for _, y in group[v]}
+        right_labels = {y for v in right for _, y in group[v]}
+        assert len(left_labels) == len(right_labels) == 1 and left_labels != right_labels, group
 
 
 @pytest.mark.parametrize("n, mix, expected", [
     (1000, woc.DEFAULT_MIX, {"simple": 400, "negation": 300, "contrast": 300}),
     (20000, woc.DEFAULT_MIX, {"simple": 8000, "negation": 6000, "contrast": 6000}),
-    (7, woc.DEFAULT_MIX, {"simple": 3, "negation": 2, "contrast": 2}),
-    (11, {"simple": 0.2, "negation": 0.5, "contrast": 0.3}, {"simple": 2, "negation": 5, "contrast": 4}),
-    (10, {"contrast": 1.0}, {"simple": 0, "negation": 0, "contrast": 10}),
+    (5000, woc.DEFAULT_MIX, {"simple": 2000, "negation": 1500, "contrast": 1500}),
+    (7, woc.DEFAULT_MIX, {"simple": 3, "negation": 0, "contrast": 4}),
+    (11, {"simple": 0.2, "negation": 0.5, "contrast": 0.3}, {"simple": 3, "negation": 4, "contrast": 4}),
+    (12, {"contrast": 1.0}, {"simple": 0, "negation": 0, "contrast": 12}),
+    (12, {"negation": 0.5, "contrast": 0.5}, {"simple": 0, "negation": 4, "contrast": 8}),
     (0, woc.DEFAULT_MIX, {"simple": 0, "negation": 0, "contrast": 0}),
 ])
 def test_the_mix_is_respected_exactly(n, mix, expected):
@@ -429,8 +555,10 @@ def test_the_corpus_is_deterministic_per_seed_and_shuffled():
 
 
 def test_the_corpus_refuses_what_it_cannot_make():
-    with pytest.raises(ValueError, match="mirror pairs"):
-        woc.generate(9, np.random.default_rng(0), {"contrast": 1.0})
+    with pytest.raises(ValueError, match="quadruples"):
+        woc.generate(10, np.random.default_rng(0), {"contrast": 1.0})
+    with pytest.raises(ValueError, match="multiple of 4, not 6"):
+        woc.generate(6, np.random.default_rng(0), {"negation": 0.5, "contrast": 0.5})
     with pytest.raises(ValueError, match="sum to 1"):
         woc.generate(10, np.random.default_rng(0), {"simple": 0.5, "negation": 0.2})
     with pytest.raises(ValueError, match="unknown kinds"):
