@@ -63,6 +63,13 @@ class Check:
         ``"mse"``: at most ``beat_by`` × the smallest baseline MSE).
     report_only : for ``"model"`` checks
         The metric is reported (with the baselines) and not graded: the check passes once the model was scored.
+    at_most : for ``"model"`` checks
+        The metric must be at most ``threshold`` (e.g. a bag-of-words model's accuracy where only word order
+        tells the classes apart: above it, the model is not the bag of words the exercise asks for).
+    unseen : for ``"model"`` checks
+        A file of ``source/<assignment>/hidden/`` listing, one per line, tokens the model's vocabulary must not
+        hold (words that occur only in data it must not have been adapted on): the archive's lookup vocabularies
+        are read as text, and a model holding any fails the check, with a few of them named.
     predicate : for ``"property"`` checks
         ``predicate(value, request) -> str``: ``""`` when the reported value (decoded, as for ``"outputs"``) has
         the property, else why not, in the student's terms. It runs in the grader's process on the student's
@@ -105,6 +112,8 @@ class Check:
     baselines: tuple[str, ...] = ()
     beat_by: float = 1.0
     report_only: bool = False
+    at_most: bool = False
+    unseen: str = ""
     predicate: Callable[[Any, dict], str] | None = None
 
 

@@ -150,7 +150,8 @@ def validate_keras_archive(path: Path, settings: ModelScoring | None = None) -> 
     -------
     dict
         ``{"model": class name, "layers": [class names], "parameters": int, "members": [archive names],
-        "config": the parsed config.json without compile_config}``.
+        "config": the parsed config.json without compile_config, "vocabulary": frozenset of the tokens of its
+        lookup layers}``.
 
     Raises
     ------
@@ -181,8 +182,31 @@ def _read_archive(path: Path, settings: ModelScoring, copy_to: Path | None) -> d
                 writer("config.json", [json.dumps(summary["config"]).encode()])
                 writer(METADATA, [json.dumps(metadata).encode()])
                 _copy_weights(archive, infos, settings, writer)
+            summary["vocabulary"] = _vocabulary(archive, infos, summary["config"], settings)
     summary["members"] = sorted(infos)
     return summary
+
+
+def _vocabulary(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], config: Any,
+                settings: ModelScoring) -> frozenset[str]:
+    """Every token of the model's lookup layers, read as text: the ``assets/.../vocabulary.txt`` files Keras writes
+    for an adapted ``TextVectorization`` or ``StringLookup``, and vocabularies given inline in the config."""
+    tokens: set[str] = set()
+    for name in sorted(n for n in infos if n.startswith("assets/")):
+        text = _read_member(archive, infos[name], settings.max_asset_bytes).decode("utf-8", errors="replace")
+        tokens.update(text.split("\n"))
+    stack = [config]
+    while stack:   # the config is already bounded in depth and size: a plain walk
+        node = stack.pop()
+        if isinstance(node, dict):
+            inline = node.get("vocabulary")
+            if isinstance(inline, list):
+                tokens.update(str(token) for token in inline if isinstance(token, (str, int, float)))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    tokens.discard("")
+    return frozenset(tokens)
 
 
 @contextmanager

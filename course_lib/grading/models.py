@@ -244,13 +244,17 @@ class ModelScore:
     value: float
     examples: int
     baselines: dict[str, float] = field(default_factory=dict)
+    #: tokens of the model's vocabulary that it must not know (e.g. words only the notebook's test split has)
+    leaked: tuple[str, ...] = ()
 
 
 def score_model(path: Path, heldout: Path, metric: str, settings: ModelScoring | None = None,
                 sandbox: str = "bwrap", architecture: tuple[str, ...] = (), forbidden: tuple[str, ...] = (),
-                baselines: tuple[str, ...] = ()) -> ModelScore:
+                baselines: tuple[str, ...] = (), unseen: frozenset[str] = frozenset()) -> ModelScore:
     """Validate the untrusted model at ``path``, check its architecture, predict the held-out ``x`` in a sandbox and
     score it, and the named baselines (arrays ``baseline_<name>`` of the ``.npz``), against the held-out ``y``.
+    ``unseen``: tokens the model's vocabulary must not hold (read from the archive as text, never from Keras);
+    those it holds are returned in ``leaked``, in sorted order.
 
     Raises
     ------
@@ -275,4 +279,5 @@ def score_model(path: Path, heldout: Path, metric: str, settings: ModelScoring |
         naive = {name: METRICS[metric](np.asarray(data[f"baseline_{name}"], dtype=np.float64), y)
                  for name in baselines}
     predictions = predict_untrusted(path, x, settings, sandbox)
-    return ModelScore(METRICS[metric](predictions, y), int(len(y)), naive)
+    leaked = tuple(sorted(unseen & summary["vocabulary"]))
+    return ModelScore(METRICS[metric](predictions, y), int(len(y)), naive, leaked)

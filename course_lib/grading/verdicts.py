@@ -329,13 +329,22 @@ def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -
     if not isinstance(got, np.ndarray) or got.shape != (32,) or not context.work_dir or not context.hidden_dir:
         return False, "no saved model was reported"
     labels = dict(item.split("=", 1) if "=" in item else (item, item.replace("_", " ")) for item in check.baselines)
+    unseen = frozenset()
+    if check.unseen:
+        text = (Path(context.hidden_dir) / check.unseen).read_text(encoding="utf-8")
+        unseen = frozenset(token for token in text.split("\n") if token)
     try:
         score = score_model(Path(context.work_dir) / request["filename"], Path(context.hidden_dir) / check.heldout,
                             check.metric, settings=ModelScoring(config=context.config), sandbox=context.sandbox,
-                            architecture=check.architecture, forbidden=check.forbidden, baselines=tuple(labels))
+                            architecture=check.architecture, forbidden=check.forbidden, baselines=tuple(labels),
+                            unseen=unseen)
     except ModelRejected as error:
         return False, str(error)
-    higher = check.metric == "accuracy"
+    if score.leaked:
+        named = ", ".join(repr(token) for token in score.leaked[:4])
+        return False, (f"its vocabulary holds {len(score.leaked)} word(s) it cannot have learned from the data it "
+                       f"may see ({named}{', …' if len(score.leaked) > 4 else ''}): it was adapted on more")
+    higher = check.metric == "accuracy" and not check.at_most
     relation = "≥" if higher else "≤"
     against = ", ".join(f"{labels[name]} {value:.4g}" for name, value in score.baselines.items())
     against = f"; {'baselines' if len(score.baselines) > 1 else 'baseline'}: {against}" if against else ""
@@ -344,7 +353,7 @@ def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -
     if check.report_only:
         return True, f"{measured} (reported, not graded{against})"
     needs, ok = [], True
-    if higher or check.threshold > 0:
+    if higher or check.threshold > 0 or check.at_most:
         needs.append(f"{relation} {check.threshold:g}")
         ok = score.value >= check.threshold if higher else score.value <= check.threshold
     if score.baselines:

@@ -396,3 +396,51 @@ def test_a_model_is_scored_against_the_baselines_stored_with_the_heldout_data(re
         score_model(path, tmp_path / "heldout.npz", "mse", sandbox=MODE, architecture=("LSTM",))
     with pytest.raises(ValueError, match="no baseline last_value"):
         score_model(path, tmp_path / "heldout.npz", "mse", sandbox=MODE, baselines=("last_value",))
+
+
+@pytest.mark.keras
+def test_the_vocabulary_of_a_text_model_is_read_from_the_archive_as_text(keras, tmp_path):
+    from course_lib.grading.models import score_model
+
+    import tensorflow as tf
+
+    train = np.array(["a good film", "a dull film", "good acting"])
+    vectorize = keras.layers.TextVectorization(max_tokens=50, output_mode="tf_idf", ngrams=2)
+    vectorize.adapt(train)
+    model = keras.Sequential([keras.Input((1,), dtype="string"), vectorize, keras.layers.Dense(1, "sigmoid")])
+    model.save(tmp_path / "bow.keras")
+    vocabulary = validate_keras_archive(tmp_path / "bow.keras")["vocabulary"]
+    assert {"good", "film", "a good", "good acting"} <= vocabulary and "[UNK]" in vocabulary
+    inline = keras.layers.StringLookup(vocabulary=["red", "green"])
+    lookup = keras.Sequential([keras.Input((1,), dtype="string"), inline])
+    lookup.save(tmp_path / "lookup.keras")
+    assert {"red", "green"} <= validate_keras_archive(tmp_path / "lookup.keras")["vocabulary"]
+    # a model adapted on words it must not know is caught, whatever it predicts
+    x, y = np.array([["a good film"], ["dull"]]), np.array([1, 0])
+    np.savez(tmp_path / "heldout.npz", x=x, y=y)
+    assert model.predict(tf.constant(x), verbose=0).shape == (2, 1)
+    score = score_model(tmp_path / "bow.keras", tmp_path / "heldout.npz", "accuracy", sandbox=MODE,
+                        unseen=frozenset({"acting", "wonderful"}))
+    assert score.leaked == ("acting",)
+    clean = score_model(tmp_path / "bow.keras", tmp_path / "heldout.npz", "accuracy", sandbox=MODE,
+                        unseen=frozenset({"wonderful"}))
+    assert clean.leaked == ()
+
+
+@pytest.mark.keras
+def test_an_at_most_check_fails_a_model_that_does_too_well(regressor, tmp_path, monkeypatch):
+    from course_lib.grading import verdicts
+    from course_lib.grading.checks import Check
+    from course_lib.grading.models import ModelScore
+
+    scores = iter([ModelScore(0.9, 10), ModelScore(0.5, 10), ModelScore(0.5, 10, leaked=("acting",))])
+    monkeypatch.setattr("course_lib.grading.models.score_model", lambda *a, **k: next(scores))
+    check = Check("bow/controlled", "bow", "model", "bag of words on the controlled corpus", "model",
+                  metric="accuracy", threshold=0.65, at_most=True, heldout="x.npz")
+    context = verdicts.JudgeContext(hidden_dir=str(tmp_path), work_dir=str(tmp_path))
+    digest = np.zeros(32)
+    assert verdicts._judge_model(check, {"filename": "m.keras"}, digest, context) == (
+        False, "accuracy on 10 held-out examples 0.9 (needs ≤ 0.65)")
+    assert verdicts._judge_model(check, {"filename": "m.keras"}, digest, context)[0] is True
+    ok, message = verdicts._judge_model(check, {"filename": "m.keras"}, digest, context)
+    assert not ok and "'acting'" in message and "adapted on more" in message
