@@ -95,6 +95,8 @@ class Assignment:
 ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     Assignment("01_lstm_gates", "LSTM gates in NumPy", demo_mistake="swapped_input_forget"),
     Assignment("02_sequence_prediction", "Sequence prediction with a Keras LSTM", demo_mistake="scaler_on_all_data"),
+    Assignment("03_sentiment", "Sentiment analysis with Keras 3", demo_mistake="confusion_transposed",
+               kernel_modules=()),
 )}
 
 

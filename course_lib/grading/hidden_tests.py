@@ -54,7 +54,7 @@ def hidden_tests_path(hidden_dir: Path) -> Path:
 def reference_namespace(assignment: Assignment, mistake=None) -> dict:
     """The reference solution's functions, with ``mistake`` (a sample mistake) introduced when given."""
     module = importlib.import_module(assignment.reference)
-    if mistake is None:
+    if mistake is None or not mistake.function:   # a mistake in a plain cell changes none of the functions
         return vars(module)
     source = inspect.getsource(module)
     if source.count(mistake.old) != 1:

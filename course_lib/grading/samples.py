@@ -21,7 +21,9 @@ class Mistake:
     """A plausible student mistake: in the solution of ``function``, ``old`` becomes ``new``.
 
     ``costs`` lists every exercise that must lose points: the one where the mistake is made, and any later one that
-    cannot be judged without it (documented where it happens).
+    cannot be judged without it (documented where it happens). With ``function`` empty, the mistake is in a plain
+    (not graded) code cell of the notebook, where ``old`` occurs once: a call made with the wrong data, say. It
+    changes no function of the reference module, only what the notebook trains.
     """
 
     name: str
@@ -49,6 +51,13 @@ def reference_submission(release_path: Path, source_path: Path) -> nbformat.Note
 def with_mistake(notebook: nbformat.NotebookNode, bug: Mistake) -> nbformat.NotebookNode:
     """A copy of a filled-in notebook with the mistake introduced in the cell that defines ``bug.function``."""
     buggy = copy.deepcopy(notebook)
+    if not bug.function:
+        cells = [c for c in buggy.cells if c.cell_type == "code" and bug.old in c.source
+                 and not c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+        if len(cells) != 1 or cells[0].source.count(bug.old) != 1:
+            raise ValueError(f"bug {bug.name}: {bug.old!r} must occur once in one plain code cell")
+        cells[0].source = cells[0].source.replace(bug.old, bug.new)
+        return buggy
     for cell in buggy.cells:
         if cell.cell_type == "code" and f"def {bug.function}(" in cell.source:
             if bug.old not in cell.source:

@@ -55,23 +55,48 @@ class GradedClass:
     texts: dict[str, dict[str, str]]
 
 
-def grades_of(root: Path, student: str) -> dict[str, tuple[float | None, float]]:
+def grades_of(root: Path, student: str, row=ROW) -> dict[str, tuple[float | None, float]]:
+    """``{exercise: (auto score, max score)}`` of a student's notebook of ``row``, from the scratch gradebook."""
+    points = auto_exercises(row.source_notebook(REPO))
     api = nbgrader_api(root)
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        notebook = gb.find_submission_notebook(ROW.notebook, ROW.name, student)
-        return {g.name: (g.auto_score, g.max_score) for g in notebook.grades if g.name in AUTO_POINTS}
+        notebook = gb.find_submission_notebook(row.notebook, row.name, student)
+        return {g.name: (g.auto_score, g.max_score) for g in notebook.grades if g.name in points}
 
 
-def verdict_texts(root: Path, student: str) -> dict[str, str]:
+def verdict_texts(root: Path, student: str, row=ROW) -> dict[str, str]:
     """The verdict the grader wrote under each auto-graded cell of the student's autograded notebook."""
-    path = root / "autograded" / student / ROW.name / f"{ROW.notebook}.ipynb"
+    points = auto_exercises(row.source_notebook(REPO))
+    path = root / "autograded" / student / row.name / f"{row.notebook}.ipynb"
     texts = {}
     for cell in nbformat.read(path, as_version=4).cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade_id") in AUTO_POINTS:
+        if cell.cell_type == "code" and meta.get("grade_id") in points:
             streams = [o.get("text", "") for o in cell.outputs if o.output_type == "stream"]
             texts[meta["grade_id"]] = unwrapped(streams[0]) if streams else ""
     return texts
+
+
+def grade_class(tmp_path_factory, row, notebooks: dict, timeout: float = CLI_TIMEOUT) -> Path:
+    """A scratch copy of the course with ``row`` built, ``notebooks`` ({student: notebook}) handed in and
+    autograded without feedback; the course root. Every submission must be graded."""
+    root = tmp_path_factory.mktemp(f"course_{row.stem}")
+    files = [f for f in tracked_files(("source/", "release/")) if HIDDEN_DIR not in Path(f).parts]
+    copy_files(["nbgrader_config.py", *files], root)
+    built = run_cli(root, "build", row.name)
+    assert built.returncode == 0, f"`lstm-course build` failed on the scratch course:\n{describe_run(built)}"
+    for student, make in notebooks.items():
+        write_submission(root, student, row.name, row.notebook, make(root))
+    arguments = ["autograde", row.name, "--no-feedback"]
+    for student in notebooks:
+        arguments += ["--student", student]
+    result = run_cli(root, *arguments, timeout=timeout)
+    assert result.returncode == 0, f"`lstm-course autograde` of the class failed:\n{describe_run(result)}"
+    log = json.loads((root / "autograded" / "grading-log.json").read_text(encoding="utf-8"))
+    not_graded = {s: log.get(f"{row.name}/{s}") for s in notebooks
+                  if log.get(f"{row.name}/{s}", {}).get("status") != "graded"}
+    assert not not_graded, f"submissions not graded: {not_graded}\n{describe_run(result)}"
+    return root
 
 
 def hostile(reference: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -89,27 +114,16 @@ def lost(grades: dict[str, tuple[float | None, float]]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> GradedClass:
-    root = tmp_path_factory.mktemp("course02")
-    files = [f for f in tracked_files(("source/", "release/")) if HIDDEN_DIR not in Path(f).parts]
-    copy_files(["nbgrader_config.py", *files], root)
-    built = run_cli(root, "build", ROW.name)
-    assert built.returncode == 0, f"`lstm-course build` failed on the scratch course:\n{describe_run(built)}"
-    release = ROW.release_notebook(root)
-    reference = reference_submission(release, ROW.source_notebook(root))
-    notebooks = {"reference": reference, "untouched": nbformat.read(release, as_version=4),
-                 "hostile": hostile(reference)}
-    notebooks.update({f"mistake-{name}": with_mistake(reference, MISTAKES[name]) for name in GRADED_MISTAKES})
-    for student, notebook in notebooks.items():
-        write_submission(root, student, ROW.name, ROW.notebook, notebook)
-    arguments = ["autograde", ROW.name, "--no-feedback"]
-    for student in notebooks:
-        arguments += ["--student", student]
-    result = run_cli(root, *arguments, timeout=CLI_TIMEOUT)
-    assert result.returncode == 0, f"`lstm-course autograde` of the class failed:\n{describe_run(result)}"
+    def reference(root: Path) -> nbformat.NotebookNode:
+        return reference_submission(ROW.release_notebook(root), ROW.source_notebook(root))
+
+    notebooks = {"reference": reference,
+                 "untouched": lambda root: nbformat.read(ROW.release_notebook(root), as_version=4),
+                 "hostile": lambda root: hostile(reference(root))}
+    notebooks.update({f"mistake-{name}": (lambda root, m=MISTAKES[name]: with_mistake(reference(root), m))
+                      for name in GRADED_MISTAKES})
+    root = grade_class(tmp_path_factory, ROW, notebooks)
     log = json.loads((root / "autograded" / "grading-log.json").read_text(encoding="utf-8"))
-    not_graded = {s: log.get(f"{ROW.name}/{s}") for s in notebooks if log.get(f"{ROW.name}/{s}", {}).get("status")
-                  != "graded"}
-    assert not not_graded, f"submissions not graded: {not_graded}\n{describe_run(result)}"
     return GradedClass(root, log, {s: grades_of(root, s) for s in notebooks},
                        {s: verdict_texts(root, s) for s in notebooks})
 

@@ -1,0 +1,51 @@
+"""Sample mistakes of assignment 03, each with the exercises it must cost (graded in-process by the unit tests,
+through real autograding by the end-to-end tests).
+
+Each costs the exercise where it is made. Labels with the wrong sign also cost the two models trained on them
+on the real reviews (they learn the opposite polarity: about 0.24 held-out accuracy), which cannot be judged
+otherwise. The tutorial's ``relu`` LSTM and a forgotten ``mask_zero`` are not mistakes here: measured on five
+seeds, neither fails on the reviews (relu 0.733-0.768; no mask 0.724-0.771, 0.771 for the notebook's seed), and
+relu does not fail on the controlled corpus either (1.000), so relu is not graded. A forgotten ``mask_zero`` does
+fail on the controlled corpus, where the sentences are shorter than the padding: the LSTM stays at chance until
+early stopping ends it, on 4 of 5 seeds, the notebook's among them (benchmarks/results/sentiment_study.md): it
+costs ``lstm_controlled`` only.
+"""
+from course_lib.grading.samples import Mistake
+
+MISTAKES: dict[str, Mistake] = {m.name: m for m in (
+    Mistake("wrong_sign_labels", "polarity_labels",
+            "return (ratings > 0).astype(np.int64)",
+            "return (ratings < 0).astype(np.int64)",
+            costs=("polarity_labels", "bow_reviews", "lstm_reviews"),
+            description="labels from the ratings with the wrong sign"),
+    Mistake("vectorizer_adapted_on_test", "",
+            "vectorizer = make_vectorizer(train_texts, MAX_TOKENS, SEQUENCE_LENGTH)",
+            "vectorizer = make_vectorizer(np.concatenate([train_texts, test_texts]), MAX_TOKENS, SEQUENCE_LENGTH)",
+            costs=("lstm_reviews",),
+            description="the LSTM's vectoriser adapted on the training and the test split (a leak)"),
+    Mistake("no_mask", "build_sentiment_model",
+            "vocabulary_size(), embedding_dim, mask_zero=True)",
+            "vocabulary_size(), embedding_dim, mask_zero=False)",
+            costs=("lstm_controlled",),
+            description="mask_zero forgotten: the LSTM reads the padding after each sentence"),
+    Mistake("no_padding_length", "make_vectorizer",
+            "output_sequence_length=sequence_length)",
+            "output_sequence_length=None)",
+            costs=("make_vectorizer",),
+            description="the vectoriser does not pad or truncate to sequence_length"),
+    Mistake("confusion_transposed", "evaluate",
+            "np.add.at(confusion, (labels, predicted), 1)",
+            "np.add.at(confusion, (predicted, labels), 1)",
+            costs=("evaluate",),
+            description="the confusion matrix indexed [predicted, true]"),
+    Mistake("threshold_included", "evaluate",
+            "predicted = (probabilities > 0.5).astype(np.int64)",
+            "predicted = (probabilities >= 0.5).astype(np.int64)",
+            costs=("evaluate",),
+            description="a probability of exactly 0.5 called positive"),
+    Mistake("by_kind_overall", "accuracy_by_kind",
+            "np.mean(predicted[kinds == kind] == labels[kinds == kind])",
+            "np.mean(predicted == labels)",
+            costs=("accuracy_by_kind",),
+            description="the overall accuracy reported for every kind"),
+)}
