@@ -1,5 +1,6 @@
-"""Assignment 02's own notebook tests: its pinned exercise list, and that every model it grades is trained from a
-fixed seed (what makes grading reproducible: same submission, same model, same grade).
+"""The notebook tests of the assignments graded from trained models (02, 03): their pinned exercise lists, and that
+every model they grade is trained from a fixed seed (what makes grading reproducible: same submission, same
+model, same grade).
 
 What every assignment's notebooks must satisfy (the source runs and passes its tests, solution cells are the
 reference module's functions, release equals a fresh build, nothing secret released, stored without outputs) is
@@ -88,15 +89,27 @@ def _code_cells(notebook) -> list[tuple[int, ast.Module]]:
     return [(i, ast.parse(c.source)) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
 
 
-def _graded_models() -> set[str]:
+def _graded_models(row=ROW) -> set[str]:
     """The variables whose trained models the hidden tests save for the grader to score."""
-    inputs = ROW.module("inputs")
-    return {request["variable"] for exercise in auto_exercises(SOURCE)
+    inputs = row.module("inputs")
+    return {request["variable"] for exercise in auto_exercises(row.source_notebook(REPO))
             for request in inputs.requests(exercise).values() if request.get("op") == "save_model"}
 
 
-@pytest.mark.parametrize("path", [SOURCE, RELEASE], ids=["source", "release"])
-def test_first_code_cell_seeds_keras_and_enables_op_determinism(path):
+#: the assignments graded from trained models, and the models each saves (pinned: a change must be on purpose)
+MODEL_ASSIGNMENTS = {"02_sequence_prediction": {"regressor", "adding_lstm", "adding_rnn"},
+                     "03_sentiment": {"bow_reviews", "lstm_reviews", "bow_controlled", "lstm_controlled"}}
+NOTEBOOKS = [(name, kind) for name in MODEL_ASSIGNMENTS for kind in ("source", "release")]
+
+
+def _notebook_path(name: str, kind: str) -> Path:
+    row = get_assignment(name)
+    return row.source_notebook(REPO) if kind == "source" else row.release_notebook(REPO)
+
+
+@pytest.mark.parametrize("name, kind", NOTEBOOKS, ids=[f"{n}-{k}" for n, k in NOTEBOOKS])
+def test_first_code_cell_seeds_keras_and_enables_op_determinism(name, kind):
+    path = _notebook_path(name, kind)
     index, first = _code_cells(nbformat.read(path, as_version=4))[0]
     seeds = [s for s in first.body if _is_seed(s)]
     assert seeds, (f"the first code cell (cell {index}) of {path.relative_to(REPO)} should seed every generator "
@@ -112,15 +125,18 @@ def test_first_code_cell_seeds_keras_and_enables_op_determinism(path):
                          f"varying order, and the same notebook trains slightly different models")
 
 
-@pytest.mark.parametrize("path", [SOURCE, RELEASE], ids=["source", "release"])
-def test_every_model_is_built_and_trained_from_a_fixed_seed(path):
+@pytest.mark.parametrize("name, kind", NOTEBOOKS, ids=[f"{n}-{k}" for n, k in NOTEBOOKS])
+def test_every_model_is_built_and_trained_from_a_fixed_seed(name, kind):
     """Every cell that calls ``.fit(`` (itself or through a function of the notebook's that does), or builds a model
     the grader scores, sets ``keras.utils.set_random_seed(SEED)`` before, in the same cell: a cell run again, or
     run after other cells changed the generators' state, trains the same model."""
+    path = _notebook_path(name, kind)
     cells = _code_cells(nbformat.read(path, as_version=4))
-    graded = _graded_models()
-    assert graded == {"regressor", "adding_lstm", "adding_rnn"}, f"the hidden tests save the models {graded}"
-    trainers = {node.name for _, tree in cells for node in ast.walk(tree)
+    graded = _graded_models(get_assignment(name))
+    assert graded == MODEL_ASSIGNMENTS[name], f"the hidden tests save the models {graded}"
+    # the notebook's functions that train (read from the source: in the release their bodies are stubs)
+    source_cells = _code_cells(nbformat.read(_notebook_path(name, "source"), as_version=4))
+    trainers = {node.name for _, tree in source_cells for node in ast.walk(tree)
                 if isinstance(node, ast.FunctionDef)
                 and any(isinstance(c.func, ast.Attribute) and c.func.attr == "fit" for c in ast.walk(node)
                         if isinstance(c, ast.Call))}
@@ -143,6 +159,16 @@ def test_every_model_is_built_and_trained_from_a_fixed_seed(path):
                           f"same model and grades the same")
     assert built == graded, f"no cell builds the graded models {sorted(graded - built)}: has the notebook changed?"
     assert fitted >= len(graded), f"only {fitted} statements train a model: has the notebook changed?"
+
+
+def test_assignment_03_exercise_list_is_pinned():
+    source = get_assignment("03_sentiment").source_notebook(REPO)
+    assert auto_exercises(source) == {
+        "polarity_labels": 1, "make_vectorizer": 2, "bow_reviews": 1, "lstm_reviews": 3, "evaluate": 1,
+        "bow_controlled": 1, "lstm_controlled": 2, "accuracy_by_kind": 1,
+    }, f"the automatically graded exercises and points of {source.relative_to(REPO)} changed: {auto_exercises(source)}"
+    manual = {gid: cell["points"] for gid, cell in graded_cells(source).items() if cell["manual"]}
+    assert manual == {"written_answer": 2}, f"the hand-graded cells of {source.relative_to(REPO)} changed: {manual}"
 
 
 def test_the_scaler_class_is_given_in_a_plain_cell():
