@@ -2,8 +2,8 @@
 given to them as text, through real autograding.
 
 The class: the reference, the untouched release, labels with the wrong sign (costs the labels and the two models
-trained on them), and a vectoriser adapted on the notebook's test split (a leak only the saved model's vocabulary
-shows: it costs the LSTM on the reviews, whatever it scores). The other sample mistakes change functions only and
+trained on them), a vectoriser adapted on the notebook's test split (a leak only the saved model's vocabulary
+shows: it costs the LSTM on the reviews, whatever it scores), and a forgotten ``mask_zero`` (both LSTMs). The other sample mistakes change functions only and
 are judged in-process by tests/unit/test_assignments.py. The reference is graded a second time and must get the
 same grades and verdicts. About 90 s of kernel time per notebook, two at a time.
 """
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 ROW = get_assignment("03_sentiment")
 AUTO_POINTS = auto_exercises(ROW.source_notebook(REPO))
 MISTAKES = ROW.module("mistakes").MISTAKES
-GRADED_MISTAKES = ("wrong_sign_labels", "vectorizer_adapted_on_test")
+GRADED_MISTAKES = ("wrong_sign_labels", "vectorizer_adapted_on_test", "no_mask")
 
 
 @pytest.fixture(scope="module")
