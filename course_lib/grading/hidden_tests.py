@@ -75,10 +75,18 @@ def without_notebook_state(requests: dict) -> dict:
 
 
 def function_exercises(assignment: Assignment, points: dict[str, float]) -> list[str]:
-    """The auto-graded exercises judged from functions alone (no trained model): those a module can be graded on
-    in-process, without running the notebook."""
+    """The auto-graded exercises with checks judged from functions alone (no trained model, no notebook state):
+    those a module can be graded on in-process, without running the notebook (on those checks:
+    :func:`function_checks`)."""
     suite = load_suite(assignment.stem)
-    return [e for e in points if not any(needs_notebook_state(r) for r in suite.requests(e).values())]
+    return [e for e in points if not all(needs_notebook_state(r) for r in suite.requests(e).values())]
+
+
+def function_checks(assignment: Assignment, exercise: str) -> set[str]:
+    """The ids of the checks of ``exercise`` whose requests run without the notebook's state."""
+    suite = load_suite(assignment.stem)
+    requests = suite.requests(exercise)
+    return {c.id for c in suite.exercise_checks(exercise) if not needs_notebook_state(requests[c.request])}
 
 
 def build_hidden_tests(root: Path, assignment: Assignment) -> dict:

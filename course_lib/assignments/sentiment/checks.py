@@ -9,6 +9,11 @@ nothing, whatever it scores.
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
+from course_lib.assignments.sentiment.data import NOTEBOOK_TEST
 from course_lib.grading.checks import Check
 
 #: held-out accuracy on the 2,000 real review sentences. Measured on five seeds, trained on the notebook's 6,568
@@ -24,6 +29,17 @@ RECURRENT = ("LSTM", "GRU", "SimpleRNN", "Conv1D")
 
 LEAK_HINT = ("adapt the vectoriser on the training texts only: one adapted on the test split has seen it (a leak), "
              "and its vocabulary shows it.")
+
+
+def test_split_report(value: Any, request: dict) -> str:
+    """The notebook's confusion matrices count the sentences of its test split: not those of the training data."""
+    matrices = np.asarray(value, dtype=np.float64)
+    totals = [int(m.sum()) for m in matrices.reshape(-1, 2, 2)]
+    wrong = {name: total for name, total in zip(request["variables"], totals) if total != NOTEBOOK_TEST}
+    if wrong:
+        return (", ".join(f"{name} counts {total} sentences" for name, total in wrong.items())
+                + f", the test split has {NOTEBOOK_TEST}: evaluate the models on the test split only")
+    return ""
 
 
 def checks() -> list[Check]:
@@ -62,6 +78,11 @@ def checks() -> list[Check]:
                 hint="positive when the probability is above 0.5 (exactly 0.5 is negative); confusion[i, j] "
                      "counts the sentences of true label i predicted j.")
           for name, n in (("twenty", 20), ("one_class", 6))),
+        Check("evaluate/test_split", "evaluate", "test_report",
+              "the notebook's report (bow_test_confusion, lstm_test_confusion) is on the test split", "property",
+              predicate=test_split_report,
+              hint="evaluate(model, test_texts, test_labels): accuracy on the training sentences measures memory, "
+                   "not how the model does on sentences it has not seen."),
         Check("bow_controlled/heldout", "bow_controlled", "model",
               "bow_controlled: a bag of words on 4,000 held-out negation and contrast sentences", "model",
               metric="accuracy", threshold=CONTROLLED_BOW_CEILING, at_most=True, heldout="controlled_heldout.npz",

@@ -7,7 +7,9 @@ Released next to the notebook (tab-separated, a header line):
   ground truth (vaderSentiment 3.3.2's sdist, sha256-checked; :mod:`course_lib.data.vader_ground_truth`), neutral
   ones dropped: 6,568 / 1,000 / 1,000, the test split being the notebook's own;
 * ``controlled_{train,validation,test}.tsv`` (``label``, ``kind``, ``text``): 20,000 / 2,000 / 2,000 sentences of
-  :mod:`course_lib.data.word_order_corpus`, one seed each.
+  :mod:`course_lib.data.word_order_corpus`, one seed each;
+* ``other_domains.tsv`` (``domain``, ``rating``, ``text``): the labelled Amazon, tweet and New York Times snippets
+  of the same ground truth, for the notebook's (ungraded) test across domains.
 
 Never released (``hidden/``): ``reviews_heldout.npz``, the 2,000 sentences the grader scores models on;
 ``controlled_heldout.npz``, 4,000 negation and contrast sentences from another seed (where only word order tells the
@@ -58,7 +60,8 @@ def _npz(path: Path, **arrays: np.ndarray) -> None:
 
 def build(source: Path, hidden: Path) -> None:
     source, hidden = Path(source), Path(hidden)
-    movie = vgt.labelled(vgt.read_ground_truth(vgt.fetch_vader_sdist(data_cache(source)))["movie"])
+    snippets = vgt.read_ground_truth(vgt.fetch_vader_sdist(data_cache(source)))
+    movie = vgt.labelled(snippets["movie"])
     train, validation, heldout = vgt.split(movie)
     train, _, test = vgt.split(train, seed=NOTEBOOK_TEST_SEED, test=NOTEBOOK_TEST, validation=0)
     for name, part in (("train", train), ("validation", validation), ("test", test)):
@@ -68,6 +71,10 @@ def build(source: Path, hidden: Path) -> None:
     seen = {w for s in train + validation for w in words(s.text)}
     only_test = sorted({w for s in test for w in words(s.text)} - seen)
     write_if_changed(hidden / "test_only_words.txt", "\n".join(only_test) + "\n")
+
+    other = [s for domain in ("amazon", "tweets", "nyt") for s in vgt.labelled(snippets[domain])]
+    write_if_changed(source / "other_domains.tsv",
+                     _tsv(("domain", "rating", "text"), ((s.domain, s.rating, s.text) for s in other)))
 
     for name, (n, seed) in CONTROLLED.items():
         sentences = woc.generate(n, np.random.default_rng(seed))

@@ -46,6 +46,9 @@ def _all_requests() -> dict[str, dict[str, dict]]:
         out["evaluate"][name] = {"op": "evaluate", "function": "evaluate",
                                  "args": [probabilities, np.array([f"sentence {i}" for i in range(n)]), labels],
                                  "arg_names": ["model (fixed probabilities)", "texts", "labels"]}
+    # what the notebook's own report was computed on (the kernel's word: forging it gains a third of a point)
+    out["evaluate"]["test_report"] = {"op": "confusions", "function": "evaluate", "notebook_state": True,
+                                      "variables": ["bow_test_confusion", "lstm_test_confusion"]}
     predicted = rng.integers(0, 2, 30)
     labels = rng.integers(0, 2, 30)
     kinds = np.array(KINDS)[rng.integers(0, 3, 30)]
@@ -122,4 +125,17 @@ def _op_by_kind(namespace, request) -> dict:
     return {"value": np.array([float(result[k]) for k in expected])}
 
 
-OPS = {"vectorize": _op_vectorize, "evaluate": _op_evaluate, "by_kind": _op_by_kind}
+def _op_confusions(namespace, request) -> dict:
+    """The confusion matrices the notebook computed for its test report, stacked: shape (k, 2, 2)."""
+    found = []
+    for name in request["variables"]:
+        if name not in namespace:
+            raise probe.Undefined(name, f"keep the confusion matrix evaluate returned in a variable named {name}")
+        matrix = np.asarray(namespace[name], dtype=np.float64)
+        if matrix.shape != (2, 2):
+            raise probe.StudentValue(f"`{name}` has shape {matrix.shape}, not the (2, 2) confusion matrix")
+        found.append(matrix)
+    return {"value": np.stack(found)}
+
+
+OPS = {"vectorize": _op_vectorize, "evaluate": _op_evaluate, "by_kind": _op_by_kind, "confusions": _op_confusions}
