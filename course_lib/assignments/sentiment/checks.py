@@ -80,7 +80,7 @@ def checks() -> list[Check]:
           for name, n in (("twenty", 20), ("one_class", 6))),
         Check("evaluate/test_split", "evaluate", "test_report",
               "the notebook's report (bow_test_confusion, lstm_test_confusion) is on the test split", "property",
-              predicate=test_split_report,
+              predicate=test_split_report, requires="evaluate/twenty",
               hint="evaluate(model, test_texts, test_labels): accuracy on the training sentences measures memory, "
                    "not how the model does on sentences it has not seen."),
         Check("bow_controlled/heldout", "bow_controlled", "model",
