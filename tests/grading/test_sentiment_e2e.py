@@ -3,7 +3,7 @@ given to them as text, through real autograding.
 
 The class: the reference, the untouched release, labels with the wrong sign (costs the labels and the two models
 trained on them), a vectoriser adapted on the notebook's test split (a leak only the saved model's vocabulary
-shows: it costs the LSTM on the reviews, whatever it scores), a forgotten ``mask_zero`` (both LSTMs), the report
+shows: it costs the LSTM on the reviews, whatever it scores), the report
 computed on the training data, and a probability of 0.5 called positive (``evaluate``: its function checks are
 also judged in-process, this one end to end). The other sample mistakes change functions only and
 are judged in-process by tests/unit/test_assignments.py. The reference is graded three times and must get the
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 ROW = get_assignment("03_sentiment")
 AUTO_POINTS = auto_exercises(ROW.source_notebook(REPO))
 MISTAKES = ROW.module("mistakes").MISTAKES
-GRADED_MISTAKES = ("wrong_sign_labels", "vectorizer_adapted_on_test", "no_mask", "accuracy_on_training_data",
+GRADED_MISTAKES = ("wrong_sign_labels", "vectorizer_adapted_on_test", "accuracy_on_training_data",
                    "threshold_included")
 
 

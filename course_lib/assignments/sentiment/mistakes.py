@@ -5,11 +5,11 @@ Each costs the exercise where it is made. Labels with the wrong sign also cost t
 on the real reviews (they learn the opposite polarity: about 0.24 held-out accuracy), which cannot be judged
 otherwise. The tutorial's ``relu`` LSTM and a forgotten ``mask_zero`` are not mistakes here: measured on five
 seeds, relu does not fail (reviews 0.733-0.768 trained on 7,568 sentences; controlled corpus 1.000), so it is
-not graded. A forgotten ``mask_zero`` does fail: on the controlled corpus, whose sentences are much shorter than
-the padding, the LSTM stays at chance until early stopping ends it (4 of 5 seeds, the notebook's among them), and
-on the reviews it reaches 0.717-0.764 on the notebook's 6,568 training sentences, 0.717 for the notebook's seed,
-just below the 0.72 needed (benchmarks/results/sentiment_study.md): it costs both LSTM exercises, which use
-``build_sentiment_model``.
+not graded. A forgotten ``mask_zero`` is not a reliable mistake either: on the reviews it reaches 0.717-0.764 on
+the notebook's 6,568 training sentences (0.7165 at the notebook's seed, just under the 0.72 needed, and above it on
+the other four seeds), and at the notebook's sequence length of 24 it learns the controlled corpus (0.9995; with
+40 steps of padding it stayed at chance on 4 of 5 seeds: benchmarks/results/sentiment_study.md). A mistake whose
+cost turns on the seed is not a sample mistake, so it is not here (the notebook explains why the mask matters).
 """
 from course_lib.grading.samples import Mistake
 
@@ -24,16 +24,6 @@ MISTAKES: dict[str, Mistake] = {m.name: m for m in (
             "vectorizer = make_vectorizer(np.concatenate([train_texts, test_texts]), MAX_TOKENS, SEQUENCE_LENGTH)",
             costs=("lstm_reviews",),
             description="the LSTM's vectoriser adapted on the training and the test split (a leak)"),
-    Mistake("no_mask", "build_sentiment_model",
-            "vocabulary_size(), embedding_dim, mask_zero=True)",
-            "vocabulary_size(), embedding_dim, mask_zero=False)",
-            costs=("lstm_reviews", "lstm_controlled"),
-            description="mask_zero forgotten: the LSTM reads the padding after each sentence"),
-    Mistake("accuracy_on_training_data", "",
-            "lstm_test_accuracy, lstm_test_confusion = evaluate(lstm_reviews, test_texts, test_labels)",
-            "lstm_test_accuracy, lstm_test_confusion = evaluate(lstm_reviews, train_texts, train_labels)",
-            costs=("evaluate",),
-            description="the LSTM's accuracy and confusion matrix computed on the training data"),
     Mistake("no_padding_length", "make_vectorizer",
             "output_sequence_length=sequence_length)",
             "output_sequence_length=None)",
