@@ -49,18 +49,23 @@ class Check:
     weight : float
         Share of the exercise's points, relative to the other checks of the exercise.
     metric, threshold, heldout : for ``"model"`` checks
-        A metric of :data:`course_lib.grading.models.METRICS` (``"accuracy"``: at least ``threshold``; ``"mse"``:
-        at most), computed by the grader from the model's predictions on the arrays ``x`` and ``y`` of
-        ``source/<assignment>/hidden/<heldout>`` (an ``.npz`` built with the assignment, never released).
-        A ``threshold`` of 0 with ``"mse"`` sets no absolute bound (``baselines`` may set a relative one).
+        A metric of :data:`course_lib.grading.models.METRICS`, computed by the grader from the model's predictions
+        on the arrays ``x`` and ``y`` of ``source/<assignment>/hidden/<heldout>`` (an ``.npz`` built with the
+        assignment, never released). Metrics of :data:`course_lib.grading.models.HIGHER_IS_BETTER`
+        (``"accuracy"``, ``"valid_distributions"``) must be at least ``threshold``; the others (``"mse"``,
+        ``"cross_entropy"`` in nats per character) at most, and a ``threshold`` of 0 sets no absolute bound for
+        them (``baselines`` may set a relative one). ``"valid_distributions"`` passes when the model outputs a
+        distribution over the vocabulary at every position (the metric refuses anything else, with the reason).
     architecture, forbidden : for ``"model"`` checks
         Layers the model must have, as ``"LSTM"`` or ``"LSTM(64)"`` (with that many units), and layer classes it
         must not have; an ``RNN`` layer counts as the layer of its cell (``RNN(LSTMCell(64))`` is ``LSTM(64)``).
         A model built otherwise earns nothing in the check, with the reason, and is never run.
     baselines, beat_by : for ``"model"`` checks
         Names of naive forecasts stored with the held-out data (arrays ``baseline_<name>`` of the ``.npz``, one
-        prediction per example), each optionally ``"name=how the verdict calls it"``: the model's metric must be better than ``beat_by`` times each baseline's (for
-        ``"mse"``: at most ``beat_by`` × the smallest baseline MSE).
+        prediction per example), each optionally ``"name=how the verdict calls it"``: the model's metric must be
+        better than ``beat_by`` times each baseline's (for ``"mse"``: at most ``beat_by`` × the smallest baseline
+        MSE). For ``"cross_entropy"`` a baseline is an array of probabilities, shape (n, T, V), scored with the
+        same metric.
     report_only : for ``"model"`` checks
         The metric is reported (with the baselines) and not graded: the check passes once the model was scored.
     at_most : for ``"model"`` checks
@@ -70,6 +75,12 @@ class Check:
         A file of ``source/<assignment>/hidden/`` listing, one per line, tokens the model's vocabulary must not
         hold (words that occur only in data it must not have been adapted on): the archive's lookup vocabularies
         are read as text, and a model holding any fails the check, with a few of them named.
+    causal : for ``"model"`` checks
+        The model is a language model (``x``: character ids, shape (n, T); predictions (n, T, V)) whose
+        prediction at a position may depend only on the characters up to it: the grader also predicts, in the
+        same sandbox run, copies of the windows with their ends replaced, and a model whose predictions before
+        the change move (a Bidirectional layer, a look-ahead) fails the check with that reason
+        (:func:`course_lib.grading.models.score_model`).
     predicate : for ``"property"`` checks
         ``predicate(value, request) -> str``: ``""`` when the reported value (decoded, as for ``"outputs"``) has
         the property, else why not, in the student's terms. It runs in the grader's process on the student's
@@ -114,6 +125,7 @@ class Check:
     report_only: bool = False
     at_most: bool = False
     unseen: str = ""
+    causal: bool = False
     predicate: Callable[[Any, dict], str] | None = None
 
 

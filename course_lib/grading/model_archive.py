@@ -68,7 +68,7 @@ LAYERS = frozenset({
     "InputLayer", "Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "SpatialDropout1D",
     "TimeDistributed", "Masking", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Flatten", "Reshape",
     "Concatenate", "Add", "Activation", "LayerNormalization", "BatchNormalization", "Conv1D", "MaxPooling1D",
-    "TextVectorization", "StringLookup", "RNN",
+    "TextVectorization", "StringLookup", "RNN", "Rescaling",
 })
 #: Cells, allowed only as the ``cell`` of an ``RNN`` layer.
 CELLS = frozenset({"LSTMCell", "GRUCell", "SimpleRNNCell"})

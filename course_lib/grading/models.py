@@ -41,9 +41,10 @@ from course_lib.grading.model_archive import (CELLS, LAYERS, ModelRejected, Mode
                                               validate_keras_archive, write_checked_copy)
 from course_lib.grading.sandbox import Sandbox
 
-__all__ = ["METRICS", "ModelRejected", "ModelScore", "ModelScoring", "accuracy", "architecture_problem",
-           "check_model_config", "load_heldout", "model_layers", "mse", "predict_untrusted", "register_metric",
-           "score_model", "score_saved_model", "validate_keras_archive"]
+__all__ = ["HIGHER_IS_BETTER", "METRICS", "ModelRejected", "ModelScore", "ModelScoring", "accuracy",
+           "architecture_problem", "check_model_config", "cross_entropy", "future_changed", "load_heldout",
+           "model_layers", "mse", "predict_untrusted", "register_metric", "score_model", "score_saved_model",
+           "valid_distributions", "validate_keras_archive"]
 
 
 def predict_untrusted(path: Path, x: np.ndarray, settings: ModelScoring | None = None,
@@ -136,8 +137,113 @@ def mse(predictions: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean((predictions - labels) ** 2))
 
 
+#: Smallest probability :func:`cross_entropy` takes the log of: a model sure of a wrong character costs
+#: -log(1e-12) ≈ 27.6 nats at that position, not infinity.
+PROBABILITY_FLOOR = 1e-12
+#: How far an output may stray from a distribution and still count as one (float32 softmax rounding).
+NEGATIVE_TOLERANCE, SUM_TOLERANCE = 1e-6, 1e-3
+_OUTPUT_HINT = "end the model with Dense(vocab_size, activation='softmax') on an LSTM with return_sequences=True"
+
+
+def _checked_distributions(predictions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``predictions`` as float64 distributions and ``labels`` as they were, or ModelRejected saying why not.
+
+    ``labels`` are next-character ids of shape (n, T), or any array of the shape (n, T, V) the predictions must
+    have (e.g. one-hot targets).
+    """
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if labels.ndim < 1 or (labels.ndim == predictions.ndim - 1 and labels.dtype.kind not in "iu"):
+        raise ValueError(f"labels of dtype {labels.dtype} and shape {labels.shape} are not character ids "
+                         "(instructor: rebuild the held-out data)")
+    if labels.ndim == predictions.ndim - 1 and labels.size and labels.min() < 0:
+        raise ValueError(f"labels hold the negative character id {labels.min()} (instructor: rebuild the held-out "
+                         "data)")
+    if labels.ndim == predictions.ndim:
+        fits = predictions.shape == labels.shape
+        wanted = f"{labels.shape}"
+    else:
+        vocabulary = int(labels.max()) + 1 if labels.size else 1
+        fits = (predictions.ndim == labels.ndim + 1 and predictions.shape[:-1] == labels.shape
+                and predictions.shape[-1] >= vocabulary)
+        wanted = f"({', '.join(map(str, labels.shape))}, V ≥ {vocabulary})"
+    if not fits:
+        raise ModelRejected(f"the model's predictions have shape {predictions.shape}, not one distribution over the "
+                            f"vocabulary per position of each held-out window, shape {wanted}: {_OUTPUT_HINT}")
+    if predictions.dtype.kind not in "biuf":
+        raise ModelRejected(f"the model's predictions are {predictions.dtype}, not probabilities: {_OUTPUT_HINT}")
+    predictions = predictions.astype(np.float64, copy=False)
+    if not np.isfinite(predictions).all():
+        raise ModelRejected(f"the model's predictions hold NaN or infinite values: {_OUTPUT_HINT}, and check that "
+                            "training did not diverge")
+    if predictions.size and predictions.min() < -NEGATIVE_TOLERANCE:
+        raise ModelRejected(f"the model's predictions hold negative values (smallest {predictions.min():.4g}), so "
+                            f"they are not probabilities: {_OUTPUT_HINT}")
+    sums = predictions.sum(axis=-1)
+    worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape) if sums.size else None
+    if worst is not None and abs(sums[worst] - 1.0) > SUM_TOLERANCE:
+        where = ", ".join(str(int(i)) for i in worst)
+        raise ModelRejected(f"the model's predictions at [{where}] sum to {sums[worst]:.4g} over the vocabulary, not "
+                            f"1, so they are not a distribution over the next character: {_OUTPUT_HINT} (a linear "
+                            "or sigmoid output is not a distribution)")
+    return predictions, labels
+
+
+def cross_entropy(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of the next characters, in nats per character (lower is better).
+
+    Parameters
+    ----------
+    predictions : np.ndarray, shape (n, T, V)
+        A softmax distribution over the V characters of the vocabulary at each of the T positions of each window.
+    labels : np.ndarray of int, shape (n, T)
+        The id of the character that follows each position (V > every id).
+
+    Returns
+    -------
+    float
+        ``-mean(log(max(predictions[i, t, labels[i, t]], PROBABILITY_FLOOR)))``: probabilities are clipped at
+        :data:`PROBABILITY_FLOOR` (1e-12) before the log, so one confident mistake costs about 27.6 nats, not
+        infinity. A uniform distribution scores ``log V``.
+
+    Raises
+    ------
+    ModelRejected
+        The predictions are not distributions of that shape: a wrong shape (or V ≤ the largest id), NaN or
+        infinite values, entries below -1e-6, or rows that do not sum to 1 within 1e-3 (else a model answering
+        all ones would score 0 nats).
+    """
+    predictions, labels = _checked_distributions(predictions, labels)
+    if labels.ndim == predictions.ndim:
+        raise ValueError(f"cross_entropy takes character ids of shape (n, T), not labels of shape {labels.shape} "
+                         "(instructor: rebuild the held-out data)")
+    chosen = np.take_along_axis(predictions, labels[..., None].astype(np.intp), axis=-1)[..., 0]
+    return float(-np.mean(np.log(np.clip(chosen, PROBABILITY_FLOOR, None))))
+
+
+def valid_distributions(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """1.0 when ``predictions`` are a distribution over the vocabulary at every position (e.g. an untrained
+    ``build_char_model(...)`` wired with the right shape and a softmax output); otherwise ModelRejected.
+
+    Parameters
+    ----------
+    predictions : np.ndarray, shape (n, T, V)
+    labels : np.ndarray, shape (n, T) of int ids (V must exceed every id) or (n, T, V)
+        Only their shape (and largest id) is used.
+
+    Raises
+    ------
+    ModelRejected
+        As :func:`cross_entropy`: a wrong shape, non-finite or negative entries, or rows not summing to 1.
+    """
+    _checked_distributions(predictions, labels)
+    return 1.0
+
+
 #: Metrics by name: ``fn(predictions, labels) -> float``; a shape mismatch raises ModelRejected.
-METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"accuracy": accuracy, "mse": mse}
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": accuracy, "mse": mse, "cross_entropy": cross_entropy, "valid_distributions": valid_distributions}
+#: The metrics of :data:`METRICS` where more is better; every other one is a loss (less is better).
+HIGHER_IS_BETTER = frozenset({"accuracy", "valid_distributions"})
 
 
 def register_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *, replace: bool = False) -> None:
@@ -250,19 +356,27 @@ class ModelScore:
 
 def score_model(path: Path, heldout: Path, metric: str, settings: ModelScoring | None = None,
                 sandbox: str = "bwrap", architecture: tuple[str, ...] = (), forbidden: tuple[str, ...] = (),
-                baselines: tuple[str, ...] = (), unseen: frozenset[str] = frozenset()) -> ModelScore:
+                baselines: tuple[str, ...] = (), unseen: frozenset[str] = frozenset(),
+                causal: bool = False) -> ModelScore:
     """Validate the untrusted model at ``path``, check its architecture, predict the held-out ``x`` in a sandbox and
     score it, and the named baselines (arrays ``baseline_<name>`` of the ``.npz``), against the held-out ``y``.
     ``unseen``: tokens the model's vocabulary must not hold (read from the archive as text, never from Keras);
     those it holds are returned in ``leaked``, in sorted order.
 
+    ``causal`` (language models, ``x`` of character ids, shape (n, T)): the sandbox also predicts a copy of ``x``
+    whose window ``i`` keeps its first ``k_i`` characters and has the rest replaced (:func:`future_changed`), in
+    the same single sandbox run; when the predictions are 3-D, (n, T, V), those for positions ``< k_i`` must not
+    move (beyond :data:`CAUSAL_ATOL`), else the model sees the future and is refused. Predictions of any other
+    rank are not compared (the metric judges their shape). Only the first ``n`` predictions are scored.
+
     Raises
     ------
     ModelRejected
         The model was refused (the file, its layers, or an architecture other than ``architecture`` /
-        ``forbidden``), failed, or returned predictions that do not fit the labels.
+        ``forbidden``), failed, returned predictions that do not fit the labels, or (``causal``) looks ahead.
     ValueError
-        ``metric`` is not registered, or a baseline is missing from the held-out data (instructor: rebuild).
+        ``metric`` is not registered, a baseline is missing from the held-out data, or (``causal``) ``x`` is not
+        at least two windows of at least two character ids (instructor: rebuild).
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(sorted(METRICS))} or register_metric")
@@ -278,6 +392,68 @@ def score_model(path: Path, heldout: Path, metric: str, settings: ModelScoring |
             raise ValueError(f"{heldout} has no baseline {', '.join(missing)} (instructor: rebuild the assignment)")
         naive = {name: METRICS[metric](np.asarray(data[f"baseline_{name}"], dtype=np.float64), y)
                  for name in baselines}
-    predictions = predict_untrusted(path, x, settings, sandbox)
+    if causal:
+        changed, cuts = future_changed(x)
+        both = predict_untrusted(path, np.concatenate([x, changed]), settings, sandbox)
+        predictions = both[:len(x)]
+        _check_causal(predictions, both[len(x):], cuts, x.shape[1])
+    else:
+        predictions = predict_untrusted(path, x, settings, sandbox)
     leaked = tuple(sorted(unseen & summary["vocabulary"]))
     return ModelScore(METRICS[metric](predictions, y), int(len(y)), naive, leaked)
+
+
+# ------------------------------------------------------------------------------------------------- causality
+
+#: How far a prediction for an earlier position may move when later characters change (float32 noise, and
+#: batches of another composition in the sandbox).
+CAUSAL_ATOL = 1e-4
+
+
+def future_changed(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of the windows ``x`` with every character from a cut on replaced, and the cuts.
+
+    Parameters
+    ----------
+    x : np.ndarray of int, shape (n, T), n ≥ 2, T ≥ 2
+        Character ids.
+
+    Returns
+    -------
+    changed : np.ndarray, shape (n, T), dtype of ``x``
+        ``changed[i, :k_i] == x[i, :k_i]``; ``changed[i, k_i:]`` are the characters of the next window,
+        ``x[(i + 1) % n, k_i:]``, and where one equals ``x[i, t]`` the next id present in ``x`` instead, so every
+        character from the cut on differs (only ids ``x`` holds are used: the model's embedding knows them).
+    cuts : np.ndarray of int, shape (n,)
+        ``k_i`` in [1, T - 1], drawn with ``np.random.default_rng(0)`` (the same for every grading).
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2 or x.dtype.kind not in "iu":
+        raise ValueError(f"a causality check needs at least 2 windows of at least 2 character ids, shape (n, T), "
+                         f"not {x.dtype} of shape {x.shape} (instructor: rebuild the held-out data or drop causal)")
+    alphabet = np.unique(x)
+    if len(alphabet) < 2:
+        raise ValueError("the held-out windows hold one character only, so none can be changed (instructor: "
+                         "rebuild the held-out data)")
+    n, length = x.shape
+    cuts = np.random.default_rng(0).integers(1, length, size=n)
+    donor = np.roll(x, -1, axis=0)
+    shifted = alphabet[(np.searchsorted(alphabet, x) + 1) % len(alphabet)]  # another id at every position
+    later = np.arange(length)[None, :] >= cuts[:, None]
+    changed = np.where(later, np.where(donor == x, shifted, donor), x).astype(x.dtype)
+    return changed, cuts
+
+
+def _check_causal(predictions: np.ndarray, changed: np.ndarray, cuts: np.ndarray, length: int) -> None:
+    """ModelRejected if a 3-D prediction before a cut moved when the characters after it changed."""
+    if predictions.ndim != 3 or changed.shape != predictions.shape or predictions.shape[1] != length:
+        return  # not per-position predictions: the metric refuses their shape
+    before = np.arange(predictions.shape[1])[None, :] < cuts[:, None]
+    moved = np.abs(predictions - changed).max(axis=-1) * before
+    if moved.max() > CAUSAL_ATOL:
+        i, t = np.unravel_index(np.argmax(moved), moved.shape)
+        raise ModelRejected(f"the model's predictions for earlier positions change when later characters of the "
+                            f"window change (window {i}: the prediction at position {t} moved by {moved[i, t]:.3g} "
+                            f"when the characters from position {cuts[i]} on were replaced): the model sees the "
+                            "future (e.g. a Bidirectional layer or a look-ahead), so its held-out score means "
+                            "nothing")

@@ -324,7 +324,7 @@ def _own_targets(suite: Suite, check: Check, reports: Reports, context: JudgeCon
 def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -> tuple[bool, str]:
     """Score the model the kernel saved (never trusting it: :func:`course_lib.grading.models.score_model`) and
     compare its metric with the check's threshold and baselines."""
-    from course_lib.grading.models import ModelRejected, ModelScoring, score_model
+    from course_lib.grading.models import HIGHER_IS_BETTER, ModelRejected, ModelScoring, score_model
 
     if not isinstance(got, np.ndarray) or got.shape != (32,) or not context.work_dir or not context.hidden_dir:
         return False, "no saved model was reported"
@@ -337,21 +337,22 @@ def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -
         score = score_model(Path(context.work_dir) / request["filename"], Path(context.hidden_dir) / check.heldout,
                             check.metric, settings=ModelScoring(config=context.config), sandbox=context.sandbox,
                             architecture=check.architecture, forbidden=check.forbidden, baselines=tuple(labels),
-                            unseen=unseen)
+                            unseen=unseen, causal=check.causal)
     except ModelRejected as error:
         return False, str(error)
     if score.leaked:
         named = ", ".join(repr(token) for token in score.leaked[:4])
         return False, (f"its vocabulary holds {len(score.leaked)} word(s) it cannot have learned from the data it "
                        f"may see ({named}{', …' if len(score.leaked) > 4 else ''}): it was adapted on more")
-    higher = check.metric == "accuracy" and not check.at_most
+    higher = check.metric in HIGHER_IS_BETTER and not check.at_most
     relation = "≥" if higher else "≤"
     against = ", ".join(f"{labels[name]} {value:.4g}" for name, value in score.baselines.items())
     against = f"; {'baselines' if len(score.baselines) > 1 else 'baseline'}: {against}" if against else ""
-    measured = f"{check.metric.upper() if check.metric == 'mse' else check.metric} on {score.examples} held-out " \
-               f"examples {score.value:.4g}"
+    measured = _measured(check.metric, score.value, score.examples)
     if check.report_only:
         return True, f"{measured} (reported, not graded{against})"
+    if check.metric == "valid_distributions" and not score.baselines and check.threshold <= 1:
+        return True, measured  # the metric raised otherwise: there is nothing to compare
     needs, ok = [], True
     if higher or check.threshold > 0 or check.at_most:
         needs.append(f"{relation} {check.threshold:g}")
@@ -364,6 +365,15 @@ def _judge_model(check: Check, request: dict, got: Any, context: JudgeContext) -
         needs.append(f"{relation} {factor}{which} = {bound:.4g}" if factor else f"{relation} {which}")
         ok = ok and (score.value >= bound if higher else score.value <= bound)
     return ok, f"{measured} (needs {' and '.join(needs)}{against})"
+
+
+def _measured(metric: str, value: float, examples: int) -> str:
+    """What a model check measured, in the student's terms."""
+    if metric == "valid_distributions":
+        return f"its predictions for {examples} held-out windows are distributions over the vocabulary"
+    if metric == "cross_entropy":
+        return f"cross-entropy on {examples} held-out windows {value:.4g} nats/char"
+    return f"{metric.upper() if metric == 'mse' else metric} on {examples} held-out examples {value:.4g}"
 
 
 def _judge_raises(check: Check, request: dict, got: Any, entry: dict, problem: str | None) -> CheckVerdict:
