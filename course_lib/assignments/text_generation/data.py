@@ -29,6 +29,7 @@ PLAY = "comedy_of_errors"
 SEQ_LEN = 100
 VALIDATION_SCENES = ((3, 1),)
 HELDOUT_SCENES = ((4, 2), (4, 3))
+HELLO = "hello world"
 
 
 def scene_body(scene: shakespeare.Scene) -> str:
@@ -93,8 +94,31 @@ def build(source: Path, hidden: Path) -> None:
     parts = split_play(shakespeare.read_works(archive, [PLAY])[PLAY])
     write_if_changed(source / "comedy_train.txt", parts["train"])
     write_if_changed(source / "comedy_validation.txt", parts["validation"])
+    _npz(hidden / "comedy_heldout.npz", heldout_arrays(parts))
+    _npz(hidden / "hello_world.npz", hello_world_arrays())
+    _npz(hidden / "untrained_probe.npz", untrained_probe_arrays())
+
+
+def hello_world_arrays() -> dict[str, np.ndarray]:
+    """``"hello worl"`` and its next characters ``"ello world"``, coded with the vocabulary of ``hello world``
+    (twice: the causality check alters one window with another's characters)."""
+    chars = sorted(set(HELLO))
+    encoded = np.array([chars.index(c) for c in HELLO])
+    return {"x": np.stack([encoded[:-1]] * 2), "y": np.stack([encoded[1:]] * 2)}
+
+
+def untrained_probe_arrays() -> dict[str, np.ndarray]:
+    """Random windows for an untrained ``build_char_model(*UNTRAINED)``: its predictions must be distributions of
+    the right shape whatever the labels (zeros here)."""
+    from course_lib.assignments.text_generation.inputs import UNTRAINED
+
+    vocab_size, seq_len, _ = UNTRAINED
+    x = np.random.default_rng(20260402).integers(0, vocab_size, size=(6, seq_len))
+    return {"x": x.astype(np.int64), "y": np.zeros_like(x, dtype=np.int64)}
+
+
+def _npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **heldout_arrays(parts))
-    path = hidden / "comedy_heldout.npz"
+    np.savez_compressed(buffer, **arrays)
     if not (path.exists() and path.read_bytes() == buffer.getvalue()):
         path.write_bytes(buffer.getvalue())
