@@ -97,6 +97,7 @@ ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     Assignment("02_sequence_prediction", "Sequence prediction with a Keras LSTM", demo_mistake="scaler_on_all_data"),
     Assignment("03_sentiment", "Sentiment analysis with Keras 3", demo_mistake="confusion_transposed",
                kernel_modules=()),
+    Assignment("04_text_generation", "Character-level text generation", demo_mistake="temperature_as_division"),
 )}
 
 

@@ -9,7 +9,9 @@ even in part:
 * never released (``hidden/``): ``comedy_heldout.npz``, scenes IV.2 and IV.3 (about 8,200 characters) as
   ``x`` / ``y`` windows of :data:`SEQ_LEN` character indices (the targets one character on, as
   ``make_training_windows`` makes them), coded with the vocabulary of the released text; and the add-one
-  ``baseline_unigram`` / ``baseline_bigram`` distributions at every position, estimated on the training text.
+  ``baseline_unigram`` / ``baseline_bigram`` distributions at every position, estimated on the training text;
+  ``hello_world.npz`` (``hello worl`` → ``ello world``, what ``hello_model`` must predict) and
+  ``untrained_probe.npz`` (random windows an untrained ``build_char_model`` must map to distributions).
 
 Headings (``ACT II.``, ``SCENE 1. A public place.``) are dropped: they are the editor's, not the play's, and a
 ``SCENE 3.`` would put a character in the held-out text that the released text never shows. Trailing spaces are
