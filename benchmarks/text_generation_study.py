@@ -38,7 +38,7 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from course_lib.assignments.sentiment.data import data_cache
+    from course_lib.data.pinned_sdist import data_cache
     from course_lib.assignments.text_generation import data
     from course_lib.data import shakespeare
     from course_lib.grading.models import cross_entropy

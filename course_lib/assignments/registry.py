@@ -98,6 +98,8 @@ ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     Assignment("03_sentiment", "Sentiment analysis with Keras 3", demo_mistake="confusion_transposed",
                kernel_modules=()),
     Assignment("04_text_generation", "Character-level text generation", demo_mistake="temperature_as_division"),
+    Assignment("05_poem_generation", "Poem generation: an LSTM that writes sonnets", demo_mistake="temperature_ignored",
+               kernel_modules=("course_lib.data.poems", "course_lib.assignments.text_generation.inputs")),
 )}
 
 

