@@ -16,14 +16,18 @@ from typing import Any
 import numpy as np
 
 from course_lib.assignments.poem_generation.inputs import DRAWS, MARKOV_CHARS, UNTRAINED, frequency_cases
-from course_lib.assignments.text_generation.checks import (CAUSAL_HINT, RECURRENT_OTHERS, SIGMAS, tempered,
-                                                           uses_the_generator)
+from course_lib.assignments.text_generation.checks import CAUSAL_HINT, SIGMAS, tempered, uses_the_generator
 from course_lib.grading.checks import Check
 
 #: held-out cross-entropy (nats per character) of ``poem_model`` on sonnets 141-154 (84 windows of 100).
-#: Measured (benchmarks/poem_generation_study.py, LSTM(128), batch 32, Adam 2e-3, 20 epochs as the notebook
-#: trains): see benchmarks/results/poem_generation_study.md; the add-one bigram baseline 2.40, the unigram 3.11.
-POEM_MODEL_THRESHOLD = 2.15
+#: Measured (benchmarks/poem_generation_study.py, LSTM(128), windows of 100 every 50 characters, batch 32, Adam
+#: 2e-3, 20 epochs as the notebook trains): 1.843-1.884 on five seeds (spread 0.041; the threshold is 5.3 spreads
+#: above the worst, benchmarks/results/poem_generation_study.md); the add-one bigram baseline 2.405, the unigram
+#: 3.112.
+POEM_MODEL_THRESHOLD = 2.10
+#: other recurrent layers than the LSTM asked for. A Bidirectional wrapper is not refused by name: the causality
+#: check refuses it, with the reason (its backward half reads the characters it must predict).
+OTHER_RECURRENT = ("GRU", "SimpleRNN")
 
 
 def cut_and_tempered(probs: np.ndarray, temperature: float, top_k: int | None) -> np.ndarray:
@@ -166,7 +170,7 @@ def checks() -> list[Check]:
               f"build_poem_model({vocab_size}, {seq_len}, {units}), untrained: character indices in, a "
               f"distribution over the {vocab_size} characters out at every position", "model",
               metric="valid_distributions", threshold=1.0, heldout="untrained_probe.npz",
-              architecture=("Embedding", f"LSTM({units})"), forbidden=RECURRENT_OTHERS, causal=True,
+              architecture=("Embedding", f"LSTM({units})"), forbidden=OTHER_RECURRENT, causal=True,
               hint="Input((seq_len,), dtype='int32') -> Embedding(vocab_size, 32) -> LSTM(units, "
                    "return_sequences=True) -> Dense(vocab_size, activation='softmax'). " + CAUSAL_HINT),
         *(Check(f"cross_entropy/{name}", "cross_entropy", name, f"cross_entropy(probs of shape {shape}, targets)",
@@ -183,7 +187,7 @@ def checks() -> list[Check]:
               "poem_model on sonnets 141-154, which it never saw (84 windows of 100 characters)", "model",
               metric="cross_entropy", threshold=POEM_MODEL_THRESHOLD, heldout="sonnets_heldout.npz",
               baselines=("bigram=add-one bigram", "unigram=add-one unigram"), architecture=("Embedding", "LSTM"),
-              forbidden=RECURRENT_OTHERS, causal=True, weight=1,
+              forbidden=OTHER_RECURRENT, causal=True, weight=1,
               hint="build_poem_model(len(vocabulary[1]), SEQ_LEN, 128) trained for EPOCHS epochs on the training "
                    "windows, with vocabulary = build_vocabulary(poems) of all 140 released sonnets: the grader codes "
                    "its sonnets with that sorted vocabulary. " + CAUSAL_HINT),

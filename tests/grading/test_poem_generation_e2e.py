@@ -1,0 +1,81 @@
+"""Assignment 05 end to end: an untrained model and a character model of the sonnets trained in the
+kernel, scored by the grader (causality first) on sonnets 141-154, which the kernel never sees, through real
+autograding.
+
+The class: the reference, the untouched release, windows whose target is the current character (costs the windows
+and the trained model: it learns to copy) and a Bidirectional LSTM (costs the model builder and the trained model:
+the grader's causality check refuses a model that reads the character it predicts). The other mistakes change
+functions only and are judged in-process by tests/unit/test_assignments.py. The reference is graded three times
+and must get the same grades and verdicts twice more. About 90 s of kernel time per notebook, two at a time.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.assignments.registry import get_assignment
+from course_lib.grading.hidden_tests import auto_exercises
+from course_lib.grading.samples import reference_submission, with_mistake
+
+from tests.grading.test_pipeline_e2e import describe_run, run_cli
+from tests.grading.test_trained_models_e2e import grade_class, grades_of, lost, verdict_texts
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+ROW = get_assignment("05_poem_generation")
+AUTO_POINTS = auto_exercises(ROW.source_notebook(REPO))
+MISTAKES = ROW.module("mistakes").MISTAKES
+GRADED_MISTAKES = ("target_is_current_char", "bidirectional_peeks")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    def reference(root: Path) -> nbformat.NotebookNode:
+        return reference_submission(ROW.release_notebook(root), ROW.source_notebook(root))
+
+    notebooks = {"reference": reference,
+                 "untouched": lambda root: nbformat.read(ROW.release_notebook(root), as_version=4)}
+    notebooks.update({f"mistake-{name}": (lambda root, m=MISTAKES[name]: with_mistake(reference(root), m))
+                      for name in GRADED_MISTAKES})
+    root = grade_class(tmp_path_factory, ROW, notebooks)
+    return root, {s: grades_of(root, s, ROW) for s in notebooks}, {s: verdict_texts(root, s, ROW) for s in notebooks}
+
+
+def test_the_reference_earns_every_automatic_point(graded):
+    _, grades, texts = graded
+    assert set(grades["reference"]) == set(AUTO_POINTS)
+    assert not lost(grades["reference"]), "\n".join(texts["reference"][e] for e in lost(grades["reference"]))
+    assert "cross-entropy" in texts["reference"]["poem_model"] and "bigram" in texts["reference"]["poem_model"], \
+        texts["reference"]["poem_model"]
+
+
+def test_a_model_that_reads_ahead_is_refused_for_seeing_the_future(graded):
+    _, _, texts = graded
+    assert "future" in texts["mistake-bidirectional_peeks"]["poem_model"], texts["mistake-bidirectional_peeks"]
+
+
+def test_the_untouched_release_gets_zero(graded):
+    _, grades, _ = graded
+    assert all(score == 0 for score, _ in grades["untouched"].values()), grades["untouched"]
+
+
+@pytest.mark.parametrize("name", GRADED_MISTAKES)
+def test_a_mistake_costs_exactly_its_exercises(graded, name):
+    _, grades, texts = graded
+    student = f"mistake-{name}"
+    assert lost(grades[student]) == set(MISTAKES[name].costs), (
+        f"{name} should cost {sorted(MISTAKES[name].costs)}, cost {sorted(lost(grades[student]))}:\n"
+        + "\n".join(texts[student].get(e, "") for e in lost(grades[student]) | set(MISTAKES[name].costs)))
+
+
+def test_the_reference_graded_three_times_gets_the_same_grades_and_verdicts(graded):
+    root, grades, texts = graded
+    for run in (2, 3):
+        result = run_cli(root, "autograde", ROW.name, "--student", "reference", "--no-feedback", timeout=900)
+        assert result.returncode == 0, f"grading the reference again failed:\n{describe_run(result)}"
+        assert grades_of(root, "reference", ROW) == grades["reference"], f"grades changed on run {run}"
+        again = verdict_texts(root, "reference", ROW)
+        assert {e: again[e] for e in AUTO_POINTS if again[e] != texts["reference"][e]} == {}, f"run {run}"
