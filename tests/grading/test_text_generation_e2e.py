@@ -11,36 +11,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from course_lib.assignments.registry import get_assignment
 from course_lib.grading.hidden_tests import auto_exercises
-from course_lib.grading.samples import reference_submission, with_mistake
 
-from tests.grading.test_pipeline_e2e import describe_run, run_cli
-from tests.grading.test_trained_models_e2e import grade_class, grades_of, lost, verdict_texts
+from tests.grading.test_trained_models_e2e import (assert_costs_exactly_its_exercises,
+                                                   assert_regraded_identically, grade_samples, lost)
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ROW = get_assignment("04_text_generation")
 AUTO_POINTS = auto_exercises(ROW.source_notebook(REPO))
-MISTAKES = ROW.module("mistakes").MISTAKES
 GRADED_MISTAKES = ("target_is_current_char", "index_over_n_inputs")
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    def reference(root: Path) -> nbformat.NotebookNode:
-        return reference_submission(ROW.release_notebook(root), ROW.source_notebook(root))
-
-    notebooks = {"reference": reference,
-                 "untouched": lambda root: nbformat.read(ROW.release_notebook(root), as_version=4)}
-    notebooks.update({f"mistake-{name}": (lambda root, m=MISTAKES[name]: with_mistake(reference(root), m))
-                      for name in GRADED_MISTAKES})
-    root = grade_class(tmp_path_factory, ROW, notebooks)
-    return root, {s: grades_of(root, s, ROW) for s in notebooks}, {s: verdict_texts(root, s, ROW) for s in notebooks}
+    return grade_samples(tmp_path_factory, ROW, GRADED_MISTAKES)
 
 
 def test_the_reference_earns_every_automatic_point(graded):
@@ -58,18 +47,8 @@ def test_the_untouched_release_gets_zero(graded):
 
 @pytest.mark.parametrize("name", GRADED_MISTAKES)
 def test_a_mistake_costs_exactly_its_exercises(graded, name):
-    _, grades, texts = graded
-    student = f"mistake-{name}"
-    assert lost(grades[student]) == set(MISTAKES[name].costs), (
-        f"{name} should cost {sorted(MISTAKES[name].costs)}, cost {sorted(lost(grades[student]))}:\n"
-        + "\n".join(texts[student].get(e, "") for e in lost(grades[student]) | set(MISTAKES[name].costs)))
+    assert_costs_exactly_its_exercises(graded, ROW, name)
 
 
 def test_the_reference_graded_three_times_gets_the_same_grades_and_verdicts(graded):
-    root, grades, texts = graded
-    for run in (2, 3):
-        result = run_cli(root, "autograde", ROW.name, "--student", "reference", "--no-feedback", timeout=900)
-        assert result.returncode == 0, f"grading the reference again failed:\n{describe_run(result)}"
-        assert grades_of(root, "reference", ROW) == grades["reference"], f"grades changed on run {run}"
-        again = verdict_texts(root, "reference", ROW)
-        assert {e: again[e] for e in AUTO_POINTS if again[e] != texts["reference"][e]} == {}, f"run {run}"
+    assert_regraded_identically(graded, ROW)

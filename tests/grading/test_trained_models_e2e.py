@@ -99,6 +99,44 @@ def grade_class(tmp_path_factory, row, notebooks: dict, timeout: float = CLI_TIM
     return root
 
 
+def grade_samples(tmp_path_factory, row, mistake_names) -> tuple[Path, dict, dict]:
+    """The reference, the untouched release and the reference with each of ``mistake_names`` (sample mistakes of
+    ``row``, handed in as ``mistake-<name>``) graded in one class: ``(root, grades, verdict texts)``, the last two
+    by student."""
+    mistakes = row.module("mistakes").MISTAKES
+
+    def reference(root: Path) -> nbformat.NotebookNode:
+        return reference_submission(row.release_notebook(root), row.source_notebook(root))
+
+    notebooks = {"reference": reference,
+                 "untouched": lambda root: nbformat.read(row.release_notebook(root), as_version=4)}
+    notebooks.update({f"mistake-{name}": (lambda root, m=mistakes[name]: with_mistake(reference(root), m))
+                      for name in mistake_names})
+    root = grade_class(tmp_path_factory, row, notebooks)
+    return root, {s: grades_of(root, s, row) for s in notebooks}, {s: verdict_texts(root, s, row) for s in notebooks}
+
+
+def assert_costs_exactly_its_exercises(graded: tuple, row, name: str) -> None:
+    """The sample mistake ``name``, graded by :func:`grade_samples`, lost the points of its ``costs`` and no
+    others."""
+    _, grades, texts = graded
+    mistake, student = row.module("mistakes").MISTAKES[name], f"mistake-{name}"
+    assert lost(grades[student]) == set(mistake.costs), (
+        f"{name} should cost {sorted(mistake.costs)}, cost {sorted(lost(grades[student]))}:\n"
+        + "\n".join(texts[student].get(e, "") for e in lost(grades[student]) | set(mistake.costs)))
+
+
+def assert_regraded_identically(graded: tuple, row, runs: int = 2) -> None:
+    """Grading the reference of :func:`grade_samples` ``runs`` more times gives the same grades and verdicts."""
+    root, grades, texts = graded
+    for run in range(2, 2 + runs):
+        result = run_cli(root, "autograde", row.name, "--student", "reference", "--no-feedback", timeout=900)
+        assert result.returncode == 0, f"grading the reference again failed:\n{describe_run(result)}"
+        assert grades_of(root, "reference", row) == grades["reference"], f"grades changed on run {run}"
+        again = verdict_texts(root, "reference", row)
+        assert {e: again[e] for e in grades["reference"] if again[e] != texts["reference"][e]} == {}, f"run {run}"
+
+
 def hostile(reference: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook = with_mistake(with_mistake(reference, LAMBDA_LAYER), GRU_AS_LSTM)
     for cell in notebook.cells:   # a plain (unlocked) cell: the RNN is trained, but kept under another name

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from course_lib.assignments.poem_generation.inputs import DRAWS, MARKOV_CHARS, UNTRAINED, frequency_cases
-from course_lib.assignments.text_generation.checks import CAUSAL_HINT, SIGMAS, tempered, uses_the_generator
+from course_lib.assignments.text_generation.checks import (CAUSAL_HINT, SIGMAS, draws_array, never_draws_zeros,
+                                                           tempered, uses_the_generator)
 from course_lib.grading.checks import Check
 
 #: held-out cross-entropy (nats per character) of ``poem_model`` on sonnets 141-154 (84 windows of 100).
@@ -39,19 +40,11 @@ def cut_and_tempered(probs: np.ndarray, temperature: float, top_k: int | None) -
     return target
 
 
-def _draws(value: Any, cases: int, count: int) -> np.ndarray | str:
-    draws = np.asarray(value)
-    if draws.shape != (cases, count) or not np.issubdtype(draws.dtype, np.number) or \
-            not np.array_equal(draws, np.round(draws)):
-        return f"sample should return one integer index per draw, got draws of shape {draws.shape}"
-    return draws.astype(np.int64)
-
-
 def frequencies_follow(value: Any, request: dict) -> str:
     """Each case's empirical frequencies are within :data:`SIGMAS` standard errors of the distribution to draw
     from, and nothing is drawn outside the top k."""
     cases = request["cases"]
-    draws = _draws(value, len(cases), DRAWS)
+    draws = draws_array(value, len(cases), DRAWS)
     if isinstance(draws, str):
         return draws
     for row, (probs, temperature, top_k) in zip(draws, cases):
@@ -70,18 +63,6 @@ def frequencies_follow(value: Any, request: dict) -> str:
             i = int(np.argmax(np.abs(freq - target) - SIGMAS * sigma))
             return (f"at {what}, over {len(row)} draws, index {i} came {freq[i]:.3f} of the time where the tempered, "
                     f"top-k-cut distribution gives {target[i]:.3f} (probabilities {np.round(probs, 2).tolist()})")
-    return ""
-
-
-def never_draws_zeros(value: Any, request: dict) -> str:
-    """No draw lands on a probability of 0, at any temperature or top-k."""
-    cases = request["cases"]
-    draws = _draws(value, len(cases), int(request["count"]))
-    if isinstance(draws, str):
-        return draws
-    for row, (probs, temperature, top_k) in zip(draws, cases):
-        if row.min() < 0 or row.max() >= len(probs) or np.any(np.asarray(probs)[row] == 0):
-            return f"at T = {temperature:g}, top_k = {top_k} it drew an index whose probability is 0"
     return ""
 
 

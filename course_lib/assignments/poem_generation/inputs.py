@@ -16,7 +16,7 @@ from functools import cache
 
 import numpy as np
 
-from course_lib.assignments.text_generation.inputs import GlobalStateKept, MarkovModel
+from course_lib.assignments.text_generation.inputs import GlobalStateKept, MarkovModel, op_build_model, op_vocabulary
 from course_lib.grading import probe
 
 #: the untrained model the grader checks the wiring of: build_poem_model(*UNTRAINED) (vocabulary, window, units)
@@ -199,21 +199,6 @@ def _op_statistics(namespace, request) -> dict:
     return {"value": tuple(np.asarray(float(stats[key])) for key in STATISTICS)}
 
 
-def _op_vocabulary(namespace, request) -> dict:
-    """``build_vocabulary(poems)``: the characters of ``index_to_char`` in order and ``char_to_index`` of each."""
-    function = probe.lookup(namespace, request["function"])
-    char_to_index, index_to_char = probe.outputs(function(list(request["args"][0])), "build_vocabulary", 2)
-    if not isinstance(char_to_index, dict):
-        raise probe.StudentValue(f"char_to_index should be a dict, got a {type(char_to_index).__name__}")
-    chars = list(index_to_char)
-    if not all(isinstance(c, str) and len(c) == 1 for c in chars):
-        raise probe.StudentValue("index_to_char should hold single characters (str of length 1)")
-    if any(c not in char_to_index for c in chars) or len(char_to_index) != len(chars):
-        raise probe.StudentValue(f"char_to_index has {len(char_to_index)} entries and index_to_char {len(chars)}: "
-                                 "both should hold every character once")
-    return {"value": (_codes("".join(chars)), np.array([int(char_to_index[c]) for c in chars], dtype=np.int64))}
-
-
 def _op_cross_entropy(namespace, request) -> dict:
     """``cross_entropy(probs, targets)``: its ``nats``, ``bits`` and ``perplexity``, each as an array."""
     function = probe.lookup(namespace, request["function"])
@@ -223,14 +208,6 @@ def _op_cross_entropy(namespace, request) -> dict:
         raise probe.StudentValue(f"cross_entropy should return a dict with 'nats', 'bits' and 'perplexity', got "
                                  f"{result!r:.80}")
     return {"value": tuple(np.asarray(float(result[key])) for key in ("nats", "bits", "perplexity"))}
-
-
-def _op_build_model(namespace, request) -> dict:
-    """Build an untrained ``build_poem_model(...)`` and save it for the grader (which checks its wiring)."""
-    function = probe.lookup(namespace, request["function"])
-    model = function(*request["args"])
-    return probe.OPS["save_model"]({"__built_model": model}, {"variable": "__built_model",
-                                                              "filename": request["filename"]})
 
 
 def _draw_all(function, cases, count: int, seed: int) -> np.ndarray:
@@ -319,6 +296,6 @@ def _op_form(namespace, request) -> dict:
     return {"value": (np.asarray(float(meter)), np.asarray(float(rhyme)))}
 
 
-OPS = {"statistics": _op_statistics, "vocabulary": _op_vocabulary, "cross_entropy": _op_cross_entropy,
-       "build_model": _op_build_model, "draws": _op_draws, "generator_use": _op_generator_use, "poem": _op_poem,
+OPS = {"statistics": _op_statistics, "vocabulary": op_vocabulary, "cross_entropy": _op_cross_entropy,
+       "build_model": op_build_model, "draws": _op_draws, "generator_use": _op_generator_use, "poem": _op_poem,
        "syllables": _op_syllables, "rhymes": _op_rhymes, "form": _op_form}

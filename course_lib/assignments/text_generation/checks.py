@@ -40,7 +40,7 @@ def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _draws(value: Any, cases: int, count: int) -> np.ndarray | str:
+def draws_array(value: Any, cases: int, count: int) -> np.ndarray | str:
     draws = np.asarray(value)
     if draws.shape != (cases, count) or not np.issubdtype(draws.dtype, np.number) or \
             not np.array_equal(draws, np.round(draws)):
@@ -51,7 +51,7 @@ def _draws(value: Any, cases: int, count: int) -> np.ndarray | str:
 def frequencies_follow(value: Any, request: dict) -> str:
     """Each case's empirical frequencies are within :data:`SIGMAS` standard errors of the tempered distribution."""
     cases = request["cases"]
-    draws = _draws(value, len(cases), DRAWS)
+    draws = draws_array(value, len(cases), DRAWS)
     if isinstance(draws, str):
         return draws
     for row, (probs, temperature) in zip(draws, cases):
@@ -69,14 +69,15 @@ def frequencies_follow(value: Any, request: dict) -> str:
 
 
 def never_draws_zeros(value: Any, request: dict) -> str:
-    """No draw lands on a probability of 0, at any temperature."""
+    """No draw lands on a probability of 0, at any temperature (or top-k)."""
     cases = request["cases"]
-    draws = _draws(value, len(cases), int(request["count"]))
+    draws = draws_array(value, len(cases), int(request["count"]))
     if isinstance(draws, str):
         return draws
-    for row, (probs, temperature) in zip(draws, cases):
+    for row, (probs, temperature, *top_k) in zip(draws, cases):   # 05's cases also hold a top_k
         if row.min() < 0 or row.max() >= len(probs) or np.any(np.asarray(probs)[row] == 0):
-            return f"at T = {temperature:g} it drew an index whose probability is 0"
+            cut = f", top_k = {top_k[0]}" if top_k else ""
+            return f"at T = {temperature:g}{cut} it drew an index whose probability is 0"
     return ""
 
 

@@ -117,8 +117,9 @@ def requests(exercise: str) -> dict[str, dict]:
 
 
 # --------------------------------------------------------------------------- probe operations of this assignment
-def _op_vocabulary(namespace, request) -> dict:
-    """``build_vocabulary(text)``: the characters of ``index_to_char`` in order and ``char_to_index`` of each."""
+def op_vocabulary(namespace, request) -> dict:
+    """``build_vocabulary(text)`` (05: ``build_vocabulary(poems)``): the characters of ``index_to_char`` in order and
+    ``char_to_index`` of each."""
     function = probe.lookup(namespace, request["function"])
     char_to_index, index_to_char = probe.outputs(function(request["args"][0]), "build_vocabulary", 2)
     if not isinstance(char_to_index, dict):
@@ -143,8 +144,9 @@ def _op_cross_entropy(namespace, request) -> dict:
     return {"value": tuple(np.asarray(float(v)) for v in returned)}
 
 
-def _op_build_model(namespace, request) -> dict:
-    """Build an untrained ``build_char_model(...)`` and save it for the grader (which checks its wiring)."""
+def op_build_model(namespace, request) -> dict:
+    """Build an untrained model with ``request["function"]`` (``build_char_model``, 05's ``build_poem_model``) and
+    save it for the grader (which checks its wiring)."""
     function = probe.lookup(namespace, request["function"])
     model = function(*request["args"])
     return probe.OPS["save_model"]({"__built_model": model}, {"variable": "__built_model",
@@ -251,5 +253,5 @@ def _op_hello_world(namespace, request) -> dict:
     return {"value": _codes(text[:40])}
 
 
-OPS = {"vocabulary": _op_vocabulary, "cross_entropy": _op_cross_entropy, "build_model": _op_build_model, "draws": _op_draws,
+OPS = {"vocabulary": op_vocabulary, "cross_entropy": _op_cross_entropy, "build_model": op_build_model, "draws": _op_draws,
        "generator_use": _op_generator_use, "generate": _op_generate, "hello_world": _op_hello_world}
