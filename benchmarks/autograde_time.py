@@ -2,7 +2,8 @@
 
 Budgets on 2 CPU cores: assignment 01 under 30 s per notebook (issue 2), and the time the sandbox adds (issue 3);
 assignment 02, which trains three models in the kernel and scores them in the model sandbox, under 2 minutes
-(issue 9); assignment 03, four text models, under 90 s (issue 10); assignment 04, two character models, under 90 s (issue 11). Run from the course root:
+(issue 9); assignment 03, four text models, under 90 s (issue 10); assignment 04, two character models, under 90 s (issue 11); assignment 05, one sonnet model and the poems it
+writes, under 3 minutes (issue 12). Run from the course root:
 
     .venv/bin/python benchmarks/autograde_time.py [--assignment 01_lstm_gates] [--repeat 3] [--modes bwrap none]
 
