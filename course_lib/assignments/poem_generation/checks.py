@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.assignments.poem_generation.inputs import DRAWS, MARKOV_CHARS, UNTRAINED, frequency_cases
+from course_lib.assignments.poem_generation.inputs import (DRAWS, MARKOV_CHARS, MARKOV_WINDOW, UNTRAINED,
+                                                          frequency_cases)
 from course_lib.assignments.text_generation.checks import (CAUSAL_HINT, SIGMAS, draws_array, never_draws_zeros,
                                                            tempered, uses_the_generator)
+from course_lib.assignments.text_generation.inputs import MarkovModel
 from course_lib.grading.checks import Check
 
 #: held-out cross-entropy (nats per character) of ``poem_model`` on sonnets 141-154 (84 windows of 100).
@@ -73,6 +75,30 @@ def _poems(value: Any) -> list[list[str]] | str:
     return ["".join(chr(int(c)) for c in row if c >= 0).split("\n") for row in rows]
 
 
+def is_the_expected_poem(value: Any, request: dict) -> str:
+    """A poem the stand-in model determines (temperature 0 or top-k 1): the reference's, line by line. The grader
+    writes it here, with the reference's ``generate_poem`` on the same stand-in model, so that a wrong poem is
+    named by its first wrong line."""
+    from course_lib.solutions.poem_generation import generate_poem
+
+    poems = _poems(value)
+    if isinstance(poems, str):
+        return poems
+    vocabulary = ({c: i for i, c in enumerate(MARKOV_CHARS)}, list(MARKOV_CHARS))
+    expected = generate_poem(MarkovModel(request["table"], MARKOV_WINDOW), request["seed_text"],
+                             float(request["temperature"]), request["top_k"],
+                             np.random.default_rng(request["rng_seeds"][0]), vocabulary,
+                             n_lines=int(request["n_lines"]), max_line_length=int(request["max_line_length"]))
+    got = poems[0]
+    if got == expected:
+        return ""
+    if len(got) != len(expected):
+        return f"it returned {len(got)} lines, expected {len(expected)}: {got[:4]!r} where {expected[:4]!r}"
+    i = next(k for k, (a, b) in enumerate(zip(got, expected)) if a != b)
+    right = f" (the first {i} are right)" if i else ""
+    return f"line {i + 1} is {got[i]!r}, expected {expected[i]!r}{right}"
+
+
 def writes_poems_from_the_model(value: Any, request: dict) -> str:
     """Sampled poems: ``n_lines`` non-blank lines of at most ``max_line_length`` characters, only transitions the
     model allows inside a line, the same poem for the same generator seed and another for another seed."""
@@ -84,10 +110,14 @@ def writes_poems_from_the_model(value: Any, request: dict) -> str:
     for lines in poems:
         if len(lines) != n:
             return f"it returned {len(lines)} lines, not {n}"
-        for line in lines:
-            if not line.strip() or len(line) > width or line != line.rstrip():
-                return (f"line {line!r}: every line must be non-blank, at most max_line_length = {width} characters, "
-                        "without trailing spaces")
+        for k, line in enumerate(lines, start=1):
+            if not line.strip():
+                return (f"line {k} is blank ({line!r}): blank lines (a poem's end, a line of spaces) are skipped, "
+                        "they do not count towards n_lines")
+            if len(line) > width:
+                return f"line {k} has {len(line)} characters, more than max_line_length = {width}: {line!r}"
+            if line != line.rstrip():
+                return f"line {k} ends in spaces ({line!r}): rstrip every line"
             if any(c not in index for c in line):
                 return f"line {line!r} holds characters outside the vocabulary"
             for a, b in zip(line, line[1:]):
@@ -99,6 +129,50 @@ def writes_poems_from_the_model(value: Any, request: dict) -> str:
     if poems[0] == poems[2]:
         return "generators of different seeds gave the same poem: the draws do not come from rng"
     return ""
+
+
+def _per_word(value: Any, request: dict, reference: str, decode) -> str:
+    """The student's answer for each word of the request against the reference's on the same words and the same
+    dictionary (computed here, by the grader), the wrong words named."""
+    from course_lib.assignments.poem_generation.inputs import pronunciations
+    from course_lib.solutions import poem_generation
+
+    words = list(request["words"])
+    got = decode(value, len(words))
+    if isinstance(got, str):
+        return got
+    function, dictionary = getattr(poem_generation, reference), pronunciations()
+    wrong = [(w, g, function(w, dictionary)) for w, g in zip(words, got) if g != function(w, dictionary)]
+    if not wrong:
+        return ""
+    listed = "; ".join(f"{reference}({w!r}) = {g!r}, expected {e!r}" for w, g, e in wrong[:4])
+    more = f" (and {len(wrong) - 4} more of the {len(words)} words)" if len(wrong) > 4 else ""
+    return listed + more
+
+
+def _counts(value: Any, n: int) -> list[int] | str:
+    counts = np.asarray(value)
+    if counts.shape != (n,) or not np.issubdtype(counts.dtype, np.number):
+        return f"expected one count per word ({n}), got an array of shape {counts.shape}"
+    return [int(c) if float(c).is_integer() else float(c) for c in counts]
+
+
+def _parts(value: Any, n: int) -> list[str] | str:
+    codes = np.asarray(value).ravel()
+    if not np.issubdtype(codes.dtype, np.number) or codes.min(initial=0) < 0:
+        return "the rhyme parts did not come back as text"
+    parts = "".join(chr(int(c)) for c in codes).split("|")
+    return parts if len(parts) == n else f"expected one rhyme part per word ({n}), got {len(parts)}"
+
+
+def syllables_are_right(value: Any, request: dict) -> str:
+    """``count_syllables`` of every word equals the reference's."""
+    return _per_word(value, request, "count_syllables", _counts)
+
+
+def rhyme_parts_are_right(value: Any, request: dict) -> str:
+    """``rhyme_part`` of every word equals the reference's."""
+    return _per_word(value, request, "rhyme_part", _parts)
 
 
 def checks() -> list[Check]:
@@ -194,8 +268,8 @@ def checks() -> list[Check]:
               predicate=uses_the_generator, weight=2,
               hint="draw with rng.choice: np.random.choice ignores rng, so a seeded generator does not make the "
                    "poem reproducible."),
-        *(Check(f"generate_poem/{name}", "generate_poem", name, f"generate_poem({what})", "outputs", ("poem",),
-                rtol=0, atol=0, hint=poem_hint)
+        *(Check(f"generate_poem/{name}", "generate_poem", name, f"generate_poem({what})", "property",
+                predicate=is_the_expected_poem, hint=poem_hint)
           for name, what in (("greedy", "a model that writes 'ab c' line after line, 'ab c\\na', T = 0"),
                              ("greedy_short", "the same model, seed 'c', 3 lines"),
                              ("long_lines", "a model that never writes a newline, max_line_length = 7, T = 0"),
@@ -207,10 +281,10 @@ def checks() -> list[Check]:
                              ("sampled_top_2", "the same model, T = 0.8, top_k = 2, seeds 7, 7 and 8"))),
         Check("count_syllables/words", "count_syllables", "words",
               "count_syllables of 27 words: in the dictionary (capitals, punctuation, apostrophes), invented, "
-              "and two only the dictionary passed in knows", "outputs", ("counts",), rtol=0, atol=0,
+              "and two only the dictionary passed in knows", "property", predicate=syllables_are_right,
               hint=syllable_hint),
         Check("rhyme_part/words", "rhyme_part", "words", "rhyme_part of 22 words, in the dictionary and not",
-              "outputs", ("parts",), rtol=0, atol=0, hint=rhyme_hint),
+              "property", predicate=rhyme_parts_are_right, hint=rhyme_hint),
         *(Check(f"sonnet_form/{name}", "sonnet_form", name, f"sonnet_form({what})", "outputs", ("meter", "rhyme"),
                 rtol=1e-9, atol=1e-12,
                 hint="meter: the share of the 14 lines whose words' syllables sum to 10; rhyme: the share of the 7 "
