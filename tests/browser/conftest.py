@@ -31,13 +31,13 @@ import pytest
 from course_lib.lab.exchange import ENVIRONMENT_VARIABLE
 from course_lib.lab.profiles import LabServer, instructor_server, student_server
 
-from tests.grading.test_pipeline_e2e import REPO, copy_files, describe_run, run_cli, tracked_files
+from tests.grading.test_pipeline_e2e import ASSIGNMENT, REPO, copy_files, describe_run, run_cli, tracked_files
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_BROWSER = "LSTM_COURSE_REQUIRE_BROWSER"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 SERVER_START_SECONDS = 120     # a cold JupyterLab on 2 busy cores starts in ~5 s
-DEMO_SECONDS = 900             # `lstm-course demo` takes 25-50 s
+DEMO_SECONDS = 900             # `lstm-course demo 01_lstm_gates` takes 25-50 s
 ACTION_MS = 30_000             # Playwright's default wait for one click, one element, one page
 LOG_CHARS = 15_000             # of each server's log in a failing test's report
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -81,7 +81,8 @@ def demo_course(chromium, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browser") / "course"
     files = [f for f in tracked_files(("source/", "release/")) if "hidden" not in Path(f).parts]
     copy_files(["nbgrader_config.py", *files], root)
-    result = run_cli(root, "demo", timeout=DEMO_SECONDS)
+    # the browser tests use one assignment: its demo alone (the whole course's demo trains models for minutes)
+    result = run_cli(root, "demo", ASSIGNMENT, timeout=DEMO_SECONDS)
     assert result.returncode == 0, f"`lstm-course demo` failed on the scratch course:\n{describe_run(result)}"
     return root
 
