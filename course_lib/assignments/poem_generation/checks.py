@@ -142,7 +142,8 @@ def _per_word(value: Any, request: dict, reference: str, decode) -> str:
     if isinstance(got, str):
         return got
     function, dictionary = getattr(poem_generation, reference), pronunciations()
-    wrong = [(w, g, function(w, dictionary)) for w, g in zip(words, got) if g != function(w, dictionary)]
+    expected = [function(w, dictionary) for w in words]
+    wrong = [(w, g, e) for w, g, e in zip(words, got, expected) if g != e]
     if not wrong:
         return ""
     listed = "; ".join(f"{reference}({w!r}) = {g!r}, expected {e!r}" for w, g, e in wrong[:4])
