@@ -38,12 +38,18 @@ class Assignment:
     kernel_modules : tuple of str
         Further ``course_lib`` modules the student's notebook imports (a data loader, say): the sandboxed kernel
         can import these and the probe, and nothing else of ``course_lib``.
+    build_only : tuple of str
+        Released data files too large to commit (06's corpus): ``lstm-course build`` writes them into
+        ``source/NN_stem/`` (whence nbgrader copies them into ``release/``), git ignores them, and the committed
+        manifest ``source/NN_stem/build_only.sha256`` records their hashes, so that a build that makes other bytes
+        shows as a change.
     """
 
     name: str
     title: str
     demo_mistake: str
     kernel_modules: tuple[str, ...] = ()
+    build_only: tuple[str, ...] = ()
 
     @property
     def stem(self) -> str:

@@ -41,6 +41,24 @@ def write_npz_if_changed(path: Path, arrays: dict, compressed: bool = True) -> b
     return True
 
 
+#: The committed record of an assignment's build-only files (``Assignment.build_only``): ``<sha256>  <name>`` lines.
+BUILD_ONLY_MANIFEST = "build_only.sha256"
+
+
+def build_only_manifest(source: Path, names: tuple[str, ...]) -> str:
+    """The manifest text of the build-only files ``names`` of ``source`` (each must exist: the build made it)."""
+    import hashlib
+
+    lines = []
+    for name in sorted(names):
+        path = Path(source) / name
+        if not path.is_file():
+            raise CourseError(f"the build of {Path(source).name} made no {name} (instructor: the data builder and "
+                              f"the registry's build_only disagree)")
+        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}")
+    return "\n".join(lines) + "\n"
+
+
 def learner_work(release_notebook: Path) -> list[str]:
     """The solution cells of a release notebook that no longer hold nbgrader's stub: someone's work (a self-study
     learner opening ``release/`` directly), which regenerating the release would delete."""
@@ -78,6 +96,8 @@ def build_assignment(root: Path, assignment: Assignment, api=None, echo=print, f
     hidden.mkdir(exist_ok=True)
     if assignment.has_module("data"):
         assignment.module("data").build(source, hidden)
+    if assignment.build_only:
+        write_if_changed(source / BUILD_ONLY_MANIFEST, build_only_manifest(source, assignment.build_only))
     expected = build_hidden_tests(root, assignment)
     run_targets(root, assignment, expected["notebooks"][assignment.notebook]["exercises"])
     path = hidden_tests_path(hidden)
@@ -99,10 +119,14 @@ def build(root: Path, names: list[str] | None = None, echo=print, force: bool = 
 
 
 def is_built(root: Path, assignment: Assignment, api) -> bool:
-    """Hidden tests, release notebook and gradebook entry all present."""
+    """Hidden tests, release notebook, build-only data (a fresh clone has none) and gradebook entry all present."""
     from nbgrader.api import Gradebook, MissingEntry
 
     if not hidden_tests_path(assignment.hidden_dir(root)).exists():
+        return False
+    release = assignment.release_notebook(root).parent
+    if any(not (folder / name).is_file() for folder in (assignment.source_dir(root), release)
+           for name in assignment.build_only):
         return False
     if not assignment.release_notebook(root).exists():
         return False

@@ -243,16 +243,20 @@ def valid_distributions(predictions: np.ndarray, labels: np.ndarray) -> float:
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "accuracy": accuracy, "mse": mse, "cross_entropy": cross_entropy, "valid_distributions": valid_distributions}
 #: The metrics of :data:`METRICS` where more is better; every other one is a loss (less is better).
-HIGHER_IS_BETTER = frozenset({"accuracy", "valid_distributions"})
+#: :func:`register_metric` adds to it (``higher_is_better=True``).
+HIGHER_IS_BETTER: set[str] = {"accuracy", "valid_distributions"}
 
 
-def register_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *, replace: bool = False) -> None:
-    """Make ``fn(predictions, labels) -> float`` available to :func:`score_saved_model` as ``metric=name``."""
+def register_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *, higher_is_better: bool = False,
+                    replace: bool = False) -> None:
+    """Make ``fn(predictions, labels) -> float`` available to :func:`score_saved_model` as ``metric=name``: a loss
+    (a threshold is a ceiling) unless ``higher_is_better`` (a threshold is a floor, e.g. an F1 score)."""
     if not isinstance(name, str) or not name or not callable(fn):
         raise TypeError(f"register_metric needs a name and a function, got {name!r} and {fn!r}")
     if name in METRICS and METRICS[name] is not fn and not replace:
         raise ValueError(f"a metric named {name!r} is already registered: pick another name or pass replace=True")
     METRICS[name] = fn
+    (HIGHER_IS_BETTER.add if higher_is_better else HIGHER_IS_BETTER.discard)(name)
 
 
 def load_heldout(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from traitlets.config import Config
 
 import course_lib
 from course_lib.grading import model_sandbox
-from course_lib.grading.models import (METRICS, ModelRejected, ModelScoring, accuracy, mse, predict_untrusted,
+from course_lib.grading.models import (HIGHER_IS_BETTER, METRICS, ModelRejected, ModelScoring, accuracy, mse, predict_untrusted,
                                        register_metric, score_saved_model, validate_keras_archive)
 from course_lib.grading.sandbox import bwrap_available
 
@@ -56,8 +56,12 @@ def test_a_later_assignment_can_register_its_metric(monkeypatch):
     def token_f1(predictions: np.ndarray, labels: np.ndarray) -> float:
         return 0.5
 
-    register_metric("token_f1", token_f1)
+    register_metric("token_f1", token_f1, higher_is_better=True)
+    assert "token_f1" in HIGHER_IS_BETTER
     assert METRICS.pop("token_f1") is token_f1
+    HIGHER_IS_BETTER.discard("token_f1")
+    register_metric("token_loss", token_f1)
+    assert METRICS.pop("token_loss") is token_f1 and "token_loss" not in HIGHER_IS_BETTER
     with pytest.raises(ValueError, match="already registered"):
         register_metric("accuracy", token_f1)
 
