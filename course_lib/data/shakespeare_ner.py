@@ -62,8 +62,8 @@ LOC lexicon (global)
 Precedence per capitalised token (ALL-CAPS tokens are looked up in Titlecase)
     stop word or title -> O; :data:`DEITIES` -> PER; :data:`COUNTRIES` -> LOC; ``<territorial title> of X`` ->
     X is LOC (``Duke of York``, even where York is a character); this play's characters -> PER; the LOC lexicon
-    -> LOC; characters of other plays (with their corpus-wide verdict) -> PER; else O. Lower-case tokens are
-    never tagged. Adjacent tokens of one type merge into one span (``B-PER I-PER``: Julius Caesar).
+    -> LOC; characters of other plays (with their corpus-wide verdict) -> PER; else O. Lower-case tokens and
+    one-letter words (the pronoun I, the vocative O) are never tagged. Adjacent tokens of one type merge into one span (``B-PER I-PER``: Julius Caesar).
 Split
     Whole plays: :data:`TEST_PLAYS`, :data:`DEV_PLAYS`, the other 28 plays train.
 
@@ -113,7 +113,7 @@ STOP_WORDS = PERSONAL_TITLES | TERRITORIAL_TITLES | frozenset("""
     niece friend fool jester steward usher groom cook apothecary surgeon schoolmaster parson curate vicar
     clerk scrivener ancient provost justice sergeant soothsayer sentinel guard fisherman bawd shepherd
     shepherdess woman man lords ladies gentlemen servingmen watchmen fishermen men women courtier
-    archbishop bishop thane governor volumnia-less""".split())
+    archbishop bishop thane governor""".split())
 DEMONYMS = frozenset("""
     English Englishman French Frenchman Scot Scots Scottish Scotch Irish Welsh Welshman Danish Dane Danes
     Roman Romans Greek Greeks Grecian Grecians Trojan Trojans Venetian Venetians Moor Moors Turk Turks Turkish
@@ -456,7 +456,7 @@ def _is_demonym(word: str) -> bool:
 
 def _is_stop(word: str) -> bool:
     lower = word.lower()
-    return lower in STOP_WORDS or (lower.endswith("s") and lower[:-1] in STOP_WORDS)
+    return len(word) < 2 or lower in STOP_WORDS or (lower.endswith("s") and lower[:-1] in STOP_WORDS)
 
 
 def _name_words(words: list[str]) -> tuple[list[str], list[str]]:
@@ -617,7 +617,7 @@ def _entity_type(sentence: _RawSentence, i: int, own: dict[str, LexiconEntry], l
     if not is_capitalised(token) or not any(c.isalpha() for c in token) or token.startswith("'"):
         return None
     word = lookup_form(token)
-    if _is_stop(word) or word.lower() in PERSONAL_TITLES:
+    if len(word) < 2 or _is_stop(word) or word.lower() in PERSONAL_TITLES:  # the pronoun I, the vocative O
         return None
     if word in DEITIES:
         return "PER"
