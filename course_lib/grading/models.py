@@ -255,6 +255,9 @@ def register_metric(name: str, fn: Callable[[np.ndarray, np.ndarray], float], *,
         raise TypeError(f"register_metric needs a name and a function, got {name!r} and {fn!r}")
     if name in METRICS and METRICS[name] is not fn and not replace:
         raise ValueError(f"a metric named {name!r} is already registered: pick another name or pass replace=True")
+    if name in METRICS and not replace and (name in HIGHER_IS_BETTER) != higher_is_better:
+        raise ValueError(f"the metric {name!r} is registered as {'higher' if name in HIGHER_IS_BETTER else 'lower'} "
+                         "is better: registering it again must not flip its direction (pass replace=True to)")
     METRICS[name] = fn
     (HIGHER_IS_BETTER.add if higher_is_better else HIGHER_IS_BETTER.discard)(name)
 

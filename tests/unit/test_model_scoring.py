@@ -58,6 +58,10 @@ def test_a_later_assignment_can_register_its_metric(monkeypatch):
 
     register_metric("token_f1", token_f1, higher_is_better=True)
     assert "token_f1" in HIGHER_IS_BETTER
+    register_metric("token_f1", token_f1, higher_is_better=True)  # the same registration again: nothing changes
+    with pytest.raises(ValueError, match="flip its direction"):
+        register_metric("token_f1", token_f1)
+    assert "token_f1" in HIGHER_IS_BETTER
     assert METRICS.pop("token_f1") is token_f1
     HIGHER_IS_BETTER.discard("token_f1")
     register_metric("token_loss", token_f1)
