@@ -102,10 +102,14 @@ ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     Assignment("01_lstm_gates", "LSTM gates in NumPy", demo_mistake="swapped_input_forget"),
     Assignment("02_sequence_prediction", "Sequence prediction with a Keras LSTM", demo_mistake="scaler_on_all_data"),
     Assignment("03_sentiment", "Sentiment analysis with Keras 3", demo_mistake="confusion_transposed",
-               kernel_modules=()),
+               build_only=("controlled_train.tsv", "other_domains.tsv")),
     Assignment("04_text_generation", "Character-level text generation", demo_mistake="temperature_as_division"),
     Assignment("05_poem_generation", "Poem generation: an LSTM that writes sonnets", demo_mistake="temperature_ignored",
                kernel_modules=("course_lib.data.poems", "course_lib.assignments.text_generation.inputs")),
+    Assignment("06_ner", "Named-entity recognition: a BiLSTM that finds names it has never seen",
+               demo_mistake="no_word_dropout",
+               kernel_modules=("course_lib.data.conll", "course_lib.assignments.text_generation.inputs"),
+               build_only=("ner_train.conll", "ner_dev.conll")),
 )}
 
 

@@ -142,14 +142,18 @@ def fresh_build(build_started) -> Path:
 
 
 @pytest.fixture(scope="module")
-def executed_source(build_started, assignment, tmp_path_factory):
+def executed_source(build_started, assignment, tmp_path_factory, request):
     """The source notebook run top to bottom in a python3 kernel, in a copy of its folder."""
     from nbclient import NotebookClient
 
     workdir = tmp_path_factory.mktemp(f"source_run_{assignment.name}")
     for item in assignment.source_dir(REPO).iterdir():
-        if item.is_file():  # released data next to the notebook; never hidden/ (a folder)
+        if item.is_file() and item.name not in assignment.build_only:  # never hidden/ (a folder)
             shutil.copy2(item, workdir / item.name)
+    if assignment.build_only:  # not committed: a fresh clone has them only once built, so take the fresh build's
+        built = request.getfixturevalue("fresh_build")
+        for name in assignment.build_only:
+            shutil.copy2(assignment.source_dir(built) / name, workdir / name)
     notebook = nbformat.read(workdir / f"{assignment.notebook}.ipynb", as_version=4)
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(workdir)}})
@@ -304,11 +308,19 @@ def test_release_has_exactly_the_built_files(fresh_build, assignment):
     and the released data the build writes into source/ is the committed one."""
     name = assignment.name
     built_dir, committed_dir = fresh_build / "release" / name, REPO / "release" / name
-    built = [str(p.relative_to(built_dir)) for p in _release_files(built_dir)]
-    on_disk = [str(p.relative_to(committed_dir)) for p in _release_files(committed_dir)]
+    # build-only files (too large to commit) are compared through the committed manifest of their hashes, which
+    # the fresh build rewrites from the files it made (the `rewritten` check below)
+    built = [str(p.relative_to(built_dir)) for p in _release_files(built_dir) if p.name not in assignment.build_only]
+    on_disk = [str(p.relative_to(committed_dir)) for p in _release_files(committed_dir)
+               if p.name not in assignment.build_only]
     assert built == on_disk, f"release/{name}/ holds {on_disk}, a fresh build makes {built}"
+    missing = [f for f in assignment.build_only if not (built_dir / f).is_file()]
+    assert not missing, f"a fresh build does not release the build-only files {missing}"
     tracked = sorted(str(Path(f).relative_to(f"release/{name}")) for f in _tracked(f"release/{name}/"))
     assert tracked == built, f"git tracks {tracked} under release/{name}/, a fresh build makes {built}"
+    committed_big = [f for f in _tracked(f"source/{name}/") + _tracked(f"release/{name}/")
+                     if Path(f).name in assignment.build_only]
+    assert not committed_big, f"build-only files are committed (git must ignore them): {committed_big}"
     assert not any(Path(f).name == HIDDEN_TESTS_FILE or HIDDEN_DIR in Path(f).parts for f in built), (
         f"hidden tests released: {built}")
     assert (assignment.hidden_dir(fresh_build) / HIDDEN_TESTS_FILE).is_file(), (

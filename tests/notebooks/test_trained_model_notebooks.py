@@ -100,7 +100,7 @@ def _graded_models(row=ROW) -> set[str]:
 MODEL_ASSIGNMENTS = {"02_sequence_prediction": {"regressor", "adding_lstm", "adding_rnn"},
                      "03_sentiment": {"bow_reviews", "lstm_reviews", "bow_controlled", "lstm_controlled"},
                      "04_text_generation": {"hello_model", "char_model"},
-                     "05_poem_generation": {"poem_model"}}
+                     "05_poem_generation": {"poem_model"}, "06_ner": {"tagger"}}
 NOTEBOOKS = [(name, kind) for name in MODEL_ASSIGNMENTS for kind in ("source", "release")]
 
 

@@ -7,17 +7,10 @@ import numpy as np
 import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
+from course_lib.assignments.ner.inputs import TRICKY
 from course_lib.solutions import ner
 
-TRICKY = [
-    (["B-PER", "I-PER", "O", "B-LOC"], ["B-PER", "I-PER", "O", "B-LOC"]),          # right
-    (["B-PER", "B-PER", "O", "O"], ["B-PER", "I-PER", "O", "O"]),                  # adjacent spans merged
-    (["O", "I-PER", "I-PER", "O"], ["O", "B-PER", "I-PER", "O"]),                  # I- without B- starts a span
-    (["B-LOC", "I-PER", "O", "O"], ["B-LOC", "O", "O", "O"]),                      # type change inside a span
-    (["B-PER", "O", "B-LOC", "I-LOC"], ["B-LOC", "O", "B-LOC", "O"]),              # type and boundary errors
-    (["O", "O", "O", "O"], ["I-LOC", "O", "B-PER", "I-LOC"]),                      # predictions, no gold
-    (["B-LOC", "I-LOC", "I-LOC", "O"], ["I-LOC", "I-LOC", "B-LOC", "O"]),
-]
+# the hidden tests' own cases (course_lib/assignments/ner/inputs.py): checked here against seqeval
 
 
 def test_bio_round_trip_and_ill_formed_sequences():
