@@ -180,3 +180,14 @@ def test_the_scaler_class_is_given_in_a_plain_cell():
     given = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and not _nbgrader(c)
              and any(isinstance(n, ast.ClassDef) and n.name == "MinMaxScaler" for n in ast.parse(c.source).body)]
     assert len(given) == 1, f"cells of {SOURCE.relative_to(REPO)} that give MinMaxScaler: {given} (expected one)"
+
+
+def test_assignment_06_exercise_list_is_pinned():
+    source = get_assignment("06_ner").source_notebook(REPO)
+    assert auto_exercises(source) == {
+        "bio_encode": 1, "bio_decode": 2, "entity_scores": 3, "baselines": 2, "build_vocabulary": 1, "encode": 1,
+        "pad": 1, "word_dropout": 2, "build_tagger": 1, "predict_tags": 1, "tagger": 4, "recall_seen_unseen": 1,
+        "tag_confusion": 1,
+    }, f"the automatically graded exercises and points of {source.relative_to(REPO)} changed: {auto_exercises(source)}"
+    manual = {gid: cell["points"] for gid, cell in graded_cells(source).items() if cell["manual"]}
+    assert manual == {"discussion": 3}, f"the hand-graded cells of {source.relative_to(REPO)} changed: {manual}"
