@@ -26,8 +26,10 @@ c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
 # Whatever starts nbgrader's autograde (lstm-course, Formgrader, a plain `nbgrader autograde`), the submission is
 # sanitised against the release notebook first (course_lib/grading/sanitize.py).
 c.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
-# A cell of assignment 01 runs in well under a second; generous, but a stuck cell cannot hold the class.
-c.Execute.timeout = 120
+# A cell of assignment 01 runs in well under a second; the longest is 06's training cell (about 70 s alone on 2
+# cores, 2-3 times that when two notebooks are graded at once): generous, but a stuck cell cannot hold the class
+# (and the kernel's wall-time and CPU limits, below, bound the whole notebook).
+c.Execute.timeout = 300
 c.Execute.iopub_timeout = 10
 
 # Formgrader's "current configuration" panel cannot show a configuration holding classes (the pipelines above)

@@ -76,6 +76,8 @@ TEMPLATE_SCRIPT = re.compile(r'<script (src="https://cdnjs\.cloudflare\.com/ajax
 #: bad inputs -> a word their rejection reason must contain (case-insensitive)
 BAD = {"bad-json": "json", "binary": "binary", "absent": "no submission", "nbformat3": "nbformat"}
 CLI_TIMEOUT = 1500  # seconds; the whole class takes ~3 minutes on 2 cores
+#: the demo grades three notebooks of each of the six assignments (about 18 minutes with the suite beside it)
+DEMO_TIMEOUT = 2700
 
 
 # --------------------------------------------------------------------------- helpers
@@ -746,7 +748,7 @@ def test_demo_from_a_clean_checkout(demo_run):
     their scores ("lstm_cell_forward: 0 / 2 points" for demo-buggy), under the notebook's title, with no script
     but the template's; the demo's build releases nothing of hidden/."""
     checkout, running = demo_run
-    result = running.wait(CLI_TIMEOUT)
+    result = running.wait(DEMO_TIMEOUT)
     assert result.returncode == 0, f"`lstm-course demo` failed on a clean checkout:\n{describe_run(result)}"
     assert "Traceback" not in result.stderr, f"the demo printed a traceback:\n{describe_run(result)}"
     mistake = MISTAKES[DEMO_MISTAKE]
@@ -784,7 +786,7 @@ def test_demo_grades_every_assignment_of_the_registry(demo_run):
     scale_splits only, through real autograding: the one end-to-end run of that mistake, its models judged on
     correctly scaled data; for 04, ``p / T`` costs 2 of the 4 points of sample, the checks the temperature decides)."""
     checkout, running = demo_run
-    result = running.wait(CLI_TIMEOUT)
+    result = running.wait(DEMO_TIMEOUT)
     assert result.returncode == 0, f"`lstm-course demo` failed on a clean checkout:\n{describe_run(result)}"
     for row in ASSIGNMENTS.values():
         points = auto_exercises(row.source_notebook(REPO))
