@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.assignments.ner.inputs import UNTRAINED as UNTRAINED_ARGS
+from course_lib.assignments.ner.inputs import UNTRAINED
 from course_lib.grading.checks import Check
 from course_lib.grading.models import ModelRejected, register_metric
-from course_lib.solutions.ner import TAGS, entity_scores
+from course_lib.solutions.ner import FIRST_WORD_ID, TAGS, entity_scores
 
 _OUTPUT_HINT = (f"end the tagger with Dense({len(TAGS)}, activation='softmax') on a Bidirectional LSTM with "
                 "return_sequences=True: one distribution over the tags at every word")
@@ -69,8 +69,6 @@ def dropout_behaves(value: Any, request: dict) -> str:
     """``word_dropout`` at rates 0, 1 and 0.3 (seeds 5, 5, 6): nothing dropped at 0, every vocabulary word at 1,
     about 30 % at 0.3, only vocabulary words and only to their own OOV id, the same for the same generator and
     not for another."""
-    from course_lib.solutions.ner import FIRST_WORD_ID
-
     x, oov = request["x"], request["oov"]
     runs = np.asarray(value)
     if runs.shape != (len(request["runs"]),) + x.shape:
@@ -125,7 +123,7 @@ def checks() -> list[Check]:
                      "go on after it. Capitalisation: one-token spans for capitalised tokens that are not the "
                      "sentence's first token, not after a token of CLAUSE_OPENERS and not a verse line's start; "
                      "type word_types.get(token, 'PER').")
-    untrained = ", ".join(map(str, UNTRAINED_ARGS))
+    untrained = ", ".join(map(str, UNTRAINED))
     return [
         *(Check(f"bio_encode/{name}", "bio_encode", name, f"bio_encode({what})", "outputs", ("tags",), rtol=0,
                 atol=0, hint=encode_hint)
@@ -189,9 +187,9 @@ def checks() -> list[Check]:
                    "— a new array, x unchanged."),
         Check("build_tagger/wiring", "build_tagger", "untrained",
               f"build_tagger({untrained}), untrained: padded word ids in, a distribution over the "
-              f"{UNTRAINED_ARGS[1]} tags out at every position", "model", metric="valid_distributions",
+              f"{UNTRAINED[1]} tags out at every position", "model", metric="valid_distributions",
               threshold=1.0, heldout="untrained_probe.npz",
-              architecture=("Embedding", "Bidirectional", f"LSTM({UNTRAINED_ARGS[3]})"), forbidden=OTHER_RECURRENT,
+              architecture=("Embedding", "Bidirectional", f"LSTM({UNTRAINED[3]})"), forbidden=OTHER_RECURRENT,
               hint="Input((None,), dtype='int64') -> Embedding(vocab_size, embedding_dim, mask_zero=True) -> "
                    "Dropout(0.25) -> Bidirectional(LSTM(units, return_sequences=True)) -> Dense(n_tags, "
                    "activation='softmax')."),
