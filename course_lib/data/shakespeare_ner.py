@@ -63,7 +63,8 @@ Precedence per capitalised token (ALL-CAPS tokens are looked up in Titlecase)
     stop word or title -> O; :data:`DEITIES` -> PER; :data:`COUNTRIES` -> LOC; ``<territorial title> of X`` ->
     X is LOC (``Duke of York``, even where York is a character); this play's characters -> PER; the LOC lexicon
     -> LOC; characters of other plays (with their corpus-wide verdict) -> PER; else O. Lower-case tokens and
-    one-letter words (the pronoun I, the vocative O) are never tagged. Adjacent tokens of one type merge into one span (``B-PER I-PER``: Julius Caesar).
+    one-letter words (the pronoun I, the vocative O) are never tagged. Adjacent tokens of one type merge into one
+    span (``B-PER I-PER``: Julius Caesar).
 Split
     Whole plays: :data:`TEST_PLAYS`, :data:`DEV_PLAYS`, the other 28 plays train.
 

@@ -17,8 +17,8 @@ from traitlets.config import Config
 
 import course_lib
 from course_lib.grading import model_sandbox
-from course_lib.grading.models import (HIGHER_IS_BETTER, METRICS, ModelRejected, ModelScoring, accuracy, mse, predict_untrusted,
-                                       register_metric, score_saved_model, validate_keras_archive)
+from course_lib.grading.models import (HIGHER_IS_BETTER, METRICS, ModelRejected, ModelScoring, accuracy, mse,
+                                       predict_untrusted, register_metric, score_saved_model, validate_keras_archive)
 from course_lib.grading.sandbox import bwrap_available
 
 BWRAP = bwrap_available() is None
