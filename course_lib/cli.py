@@ -36,7 +36,12 @@ def parser() -> argparse.ArgumentParser:
     verbs["autograde"].add_argument("--student", action="append", metavar="ID", help="repeatable; default: all")
     verbs["autograde"].add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     verbs["autograde"].add_argument("--jobs", "-j", type=int, default=None,
-                                    help="submissions graded at once (default: one per CPU core)")
+                                    help="submissions graded at once on this machine (default: one per CPU core)")
+    verbs["autograde"].add_argument("--scheduler", metavar="ADDRESS",
+                                    help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) "
+                                    "instead of this machine; see the README, 'Grading at scale'")
+    verbs["autograde"].add_argument("--force", action="store_true",
+                                    help="regrade submissions graded before and unchanged since (default: kept)")
     verbs["report"].add_argument("--output", "-o", metavar="CSV", help="default: grades.csv in the course")
     verbs["feedback"].add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="default: all")
     verbs["feedback"].add_argument("--student", action="append", metavar="ID", help="repeatable; default: all")

@@ -1,8 +1,7 @@
-"""Committing one graded submission to the course: scores into the gradebook in one transaction, then the graded
-notebook and its feedback swapped into ``autograded/`` and ``feedback/``.
-
-Only regular files are taken from the scratch course (nothing else of it is trusted), and an old graded notebook
-stays in place until the new one is complete.
+"""Committing one graded submission to the course, in the instructor's process: a worker's
+:class:`~course_lib.grading.work_unit.GradeResult` (scores, comments, graded notebook, feedback page) into the
+gradebook in one transaction, then the graded notebook and its feedback swapped into ``autograded/`` and
+``feedback/``. An old graded notebook stays in place until the new one is complete.
 """
 from __future__ import annotations
 
@@ -18,30 +17,31 @@ from nbgrader.utils import parse_utc
 
 from course_lib.grading.scratch import GradingContext
 from course_lib.grading.submissions import RejectedSubmission
+from course_lib.grading.work_unit import MAX_FEEDBACK_BYTES, GradeResult
 
-MAX_FEEDBACK_BYTES = 50 * 1024**2
 
-
-def commit_scores(ctx: GradingContext, scratch: Path, student: str, real_db_url: str) -> tuple[float, float, bool]:
-    """Copy the scratch verdicts into the course gradebook: one transaction for the scores."""
+def commit_scores(ctx: GradingContext, result: GradeResult, db_url: str) -> tuple[float, float, bool]:
+    """Write a worker's verdicts into the course gradebook: one transaction for the scores."""
     name, notebook = ctx.assignment.name, ctx.assignment.notebook
-    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", ctx.course_id) as scratch_gb:
-        graded = scratch_gb.find_submission_notebook(notebook, name, student)
-        scores = {g.name: g.auto_score for g in graded.grades}
-        comments = {c.name: c.auto_comment for c in graded.comments}
-        timestamp = scratch_gb.find_submission(name, student).timestamp
-    with Gradebook(real_db_url, ctx.course_id) as gb:
-        gb.update_or_create_student(student)
-        gb.update_or_create_submission(name, student, timestamp=timestamp)
-        target = gb.find_submission_notebook(notebook, name, student)
+    with Gradebook(db_url, ctx.course_id) as gb:
+        gb.update_or_create_student(result.student)
+        gb.update_or_create_submission(name, result.student, timestamp=result.timestamp)
+        target = gb.find_submission_notebook(notebook, name, result.student)
         for grade in target.grades:
-            grade.auto_score = scores.get(grade.name)
+            grade.auto_score = result.scores.get(grade.name)
             # a hand grade already given stands (nbgrader keeps manual_score); only a missing one is pending
             grade.needs_manual_grade = grade.auto_score is None and grade.manual_score is None
         for comment in target.comments:
-            comment.auto_comment = comments.get(comment.name)
+            comment.auto_comment = result.comments.get(comment.name)
         gb.db.commit()
-        submission = gb.find_submission(name, student)
+        submission = gb.find_submission(name, result.student)
+        return float(submission.score), float(submission.max_score), bool(submission.needs_manual_grade)
+
+
+def gradebook_scores(ctx: GradingContext, student: str, db_url: str) -> tuple[float, float, bool]:
+    """A submission's score, maximum and whether a hand grade is pending, as the gradebook has them now."""
+    with Gradebook(db_url, ctx.course_id) as gb:
+        submission = gb.find_submission(ctx.assignment.name, student)
         return float(submission.score), float(submission.max_score), bool(submission.needs_manual_grade)
 
 
@@ -73,8 +73,8 @@ def nbgrader_files(root: Path, assignment: str, student: str) -> dict[str, str]:
     return {"timestamp.txt": timestamp, "submission_secret.txt": secret}
 
 
-def _swap_in(file: Path, dest: Path, name: str, extra: dict[str, str] | None = None) -> None:
-    """Install ``file`` as ``dest/name`` (and the small text files ``extra``), replacing the folder ``dest``
+def _swap_in(content: bytes, dest: Path, name: str, extra: dict[str, str] | None = None) -> None:
+    """Install ``content`` as ``dest/name`` (and the small text files ``extra``), replacing the folder ``dest``
     atomically."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     staged = dest.with_name(f".{dest.name}.new")
@@ -82,7 +82,7 @@ def _swap_in(file: Path, dest: Path, name: str, extra: dict[str, str] | None = N
     for leftover in (staged, old):
         shutil.rmtree(leftover, ignore_errors=True)
     staged.mkdir()
-    shutil.copyfile(file, staged / name, follow_symlinks=False)
+    (staged / name).write_bytes(content)
     for extra_name, text in (extra or {}).items():
         (staged / extra_name).write_text(text, encoding="ascii")
     if dest.exists():
@@ -91,22 +91,19 @@ def _swap_in(file: Path, dest: Path, name: str, extra: dict[str, str] | None = N
     shutil.rmtree(old, ignore_errors=True)
 
 
-def install_graded(ctx: GradingContext, scratch: Path, student: str) -> None:
+def install_graded(ctx: GradingContext, result: GradeResult) -> None:
     """Swap the new graded notebook in for the old one."""
-    name = f"{ctx.assignment.notebook}.ipynb"
-    graded = scratch / "autograded" / student / ctx.assignment.name / name
-    if graded.is_symlink() or not graded.is_file():
+    if result.graded_notebook is None:
         raise RejectedSubmission("the graded notebook was not written as a regular file")
-    _swap_in(graded, ctx.root / "autograded" / student / ctx.assignment.name, name,
-             nbgrader_files(ctx.root, ctx.assignment.name, student))
+    _swap_in(result.graded_notebook, ctx.root / "autograded" / result.student / ctx.assignment.name,
+             f"{ctx.assignment.notebook}.ipynb", nbgrader_files(ctx.root, ctx.assignment.name, result.student))
 
 
-def install_feedback(ctx: GradingContext, scratch: Path, student: str) -> Path | None:
+def install_feedback(ctx: GradingContext, result: GradeResult) -> Path | None:
     """Swap in the feedback HTML the worker rendered, if it did; where it now is."""
-    name = f"{ctx.assignment.notebook}.html"
-    html = scratch / "feedback" / student / ctx.assignment.name / name
-    if html.is_symlink() or not html.is_file() or html.stat().st_size > MAX_FEEDBACK_BYTES:
+    if result.feedback_html is None or len(result.feedback_html) > MAX_FEEDBACK_BYTES:
         return None
-    dest = ctx.root / "feedback" / student / ctx.assignment.name
-    _swap_in(html, dest, name, nbgrader_files(ctx.root, ctx.assignment.name, student))
+    dest = ctx.root / "feedback" / result.student / ctx.assignment.name
+    name = f"{ctx.assignment.notebook}.html"
+    _swap_in(result.feedback_html, dest, name, nbgrader_files(ctx.root, ctx.assignment.name, result.student))
     return dest / name

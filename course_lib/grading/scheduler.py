@@ -1,27 +1,24 @@
-"""Scheduling: which submissions are being graded now. The one place parallel (and, later, distributed) grading
-plugs in: :class:`LocalScheduler` runs up to ``jobs`` bounded worker processes on this machine.
+"""Where submissions are graded: the backends that run :func:`~course_lib.grading.work_unit.grade_submission`.
 
-Interface (what :mod:`course_lib.grading.class_grading` relies on): ``submit(student)``, ``wait(timeout)`` ->
-the outcomes that finished, ``pending`` (submitted and not finished) and ``cancel()``. Starting a job (intake,
-sanitising, scratch course, worker), finishing it (commit) and discarding it are given to the scheduler as functions, so that
-commits stay in the caller's process, one at a time, whatever runs the workers.
+Both give the caller futures of :class:`~course_lib.grading.work_unit.GradeResult` and the same three verbs
+(``share`` the assignment's bundle once, ``submit`` one task, ``as_completed``), so that the caller's loop, and its
+commits, one at a time in the instructor's process, are the same whatever runs the work:
+
+* :class:`LocalBackend` (``--jobs N``): N threads of this process, each waiting on one bounded grading process;
+* :class:`DaskBackend` (``--scheduler ADDRESS``): the workers of a Dask distributed cluster. A worker that dies
+  mid-grade (a killed process, a lost node) has its task rescheduled by Dask's scheduler on another worker; the
+  bundle is uploaded once per run and kept by each worker that needs it.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
-from collections import deque
-from collections.abc import Callable
-from multiprocessing.connection import wait as wait_for_any
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator
+from typing import Any
 
-from course_lib.grading.outcomes import Outcome
-
-
-class Running(Protocol):
-    """A started job: its worker (``ready()``, ``receiver``, ``cancel()``) and its student."""
-
-    student: str
-    grading: Any
+from course_lib.grading.course import CourseError
+from course_lib.grading.work_unit import AssignmentBundle, SubmissionTask, grade_submission
+from course_lib.grading.worker import cancel_all
 
 
 def memory_bounded_jobs(requested: int | None, worker_memory: int) -> int:
@@ -34,51 +31,74 @@ def memory_bounded_jobs(requested: int | None, worker_memory: int) -> int:
     return max(1, min(jobs, ram // max(1, worker_memory)))
 
 
-class LocalScheduler:
-    """Up to ``jobs`` workers at once on this machine, started and finished by the given functions."""
+class LocalBackend:
+    """Up to ``jobs`` submissions graded at once on this machine."""
 
-    def __init__(self, start: Callable[[str], Outcome | Running], finish: Callable[[Running], Outcome],
-                 failed: Callable[[str, Exception], Outcome], discard: Callable[[Running], None], jobs: int):
-        self._start, self._finish, self._failed, self._discard = start, finish, failed, discard
+    def __init__(self, jobs: int):
         self.jobs = jobs
-        self._queue: deque[str] = deque()
-        self._running: list[Running] = []
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lstm-grade")
 
-    @property
-    def pending(self) -> int:
-        return len(self._queue) + len(self._running)
+    def describe(self) -> str:
+        return f"{self.jobs} at a time on this machine"
 
-    def submit(self, student: str) -> None:
-        self._queue.append(student)
+    def share(self, bundle: AssignmentBundle) -> AssignmentBundle:
+        return bundle
 
-    def wait(self, timeout: float = 1.0) -> list[Outcome]:
-        """Start what fits, then return the outcomes that finished within ``timeout`` seconds (possibly none)."""
-        finished: list[Outcome] = []
-        while self._queue and len(self._running) < self.jobs:
-            student = self._queue.popleft()
-            try:
-                started = self._start(student)
-            except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-                started = self._failed(student, error)
-            if isinstance(started, Outcome):
-                finished.append(started)
-            else:
-                self._running.append(started)
-        if finished or not self._running:
-            return finished
-        wait_for_any([r.grading.receiver for r in self._running], timeout=timeout)
-        for item in [r for r in self._running if r.grading.ready()]:
-            self._running.remove(item)
-            try:
-                finished.append(self._finish(item))
-            except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
-                finished.append(self._failed(item.student, error))
-        return finished
+    def submit(self, bundle: AssignmentBundle, task: SubmissionTask, sandbox: str, feedback: bool):
+        return self._pool.submit(grade_submission, bundle, task, sandbox, feedback)
 
-    def cancel(self) -> None:
-        """Stop every running worker and forget the queue (nothing of theirs is committed)."""
-        self._queue.clear()
-        for item in self._running:
-            item.grading.cancel()
-            self._discard(item)
-        self._running.clear()
+    @staticmethod
+    def as_completed(futures: Iterable) -> Iterator:
+        return concurrent.futures.as_completed(list(futures))
+
+    def cancel(self, futures: Iterable) -> None:
+        """Forget what has not started and stop what has (its result is then an unsuccessful one, not committed)."""
+        for future in futures:
+            future.cancel()
+        cancel_all()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskBackend:
+    """The workers of the Dask cluster whose scheduler listens at ``address`` (``tcp://host:8786``)."""
+
+    def __init__(self, address: str, connect_timeout: float = 30):
+        try:
+            from distributed import Client
+        except ImportError as error:   # pragma: no cover - a dependency of the course
+            raise CourseError(f"--scheduler needs Dask's distributed package: {error}") from None
+        try:
+            self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+        except OSError as error:
+            raise CourseError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        self.address = address
+
+    def describe(self) -> str:
+        workers = self.client.scheduler_info().get("workers", {})
+        threads = sum(w.get("nthreads", 0) for w in workers.values())
+        return f"on the Dask cluster at {self.address} ({len(workers)} workers, {threads} threads)"
+
+    def share(self, bundle: AssignmentBundle) -> Any:
+        return self.client.scatter(bundle, hash=False)
+
+    def submit(self, bundle: Any, task: SubmissionTask, sandbox: str, feedback: bool):
+        # pure=False: a task per call (a regrade is new work); the key names the submission for Dask's dashboard
+        return self.client.submit(grade_submission, bundle, task, sandbox, feedback, pure=False,
+                                  key=f"grade-{task.student}-{task.content_hash[:8]}-{os.urandom(4).hex()}")
+
+    def as_completed(self, futures: Iterable) -> Iterator:
+        from distributed import as_completed
+
+        return iter(as_completed(list(futures), loop=self.client.loop))
+
+    def cancel(self, futures: Iterable) -> None:
+        self.client.cancel(list(futures))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def backend_for(jobs: int, scheduler: str | None) -> LocalBackend | DaskBackend:
+    return DaskBackend(scheduler) if scheduler else LocalBackend(jobs)

@@ -2,10 +2,12 @@
 (sanitised), the released data files and a copy of the assignment's gradebook entries.
 
 :class:`GradingContext` is made once per assignment (the template scratch course, the release notebook, the
-released files, the limits); :func:`prepare_scratch` then fills one scratch course per submission.
+released files, the limits); :func:`intake` then checks and sanitises each submission into the task a worker grades
+(:mod:`~course_lib.grading.work_unit`).
 """
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from course_lib.grading.course_build import ensure_built
 from course_lib.grading.sandbox import Sandbox
 from course_lib.grading.sanitize import sanitize
 from course_lib.grading.submissions import RejectedSubmission, SubmissionLimits, read_notebook
+from course_lib.grading.work_unit import AssignmentBundle, SubmissionTask, lay_out_scratch, materialise
 from course_lib.grading.worker import Worker
 
 
@@ -81,22 +84,34 @@ def check_files(folder: Path, assignment: Assignment, limits: SubmissionLimits) 
     return notebook, notes
 
 
-def prepare_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> list[str]:
-    """Sanitise the submission in ``folder`` into the scratch course ``scratch``; notes on what was changed."""
+def content_hash(folder: Path, assignment: Assignment) -> str:
+    """What a resumed run compares: the bytes of the handed-in notebook and of its exchange timestamp."""
+    digest = hashlib.sha256()
+    for name in (f"{assignment.notebook}.ipynb", "timestamp.txt"):
+        path = folder / name
+        digest.update(name.encode() + b"\0")
+        if path.is_file() and not path.is_symlink():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def intake(ctx: GradingContext, folder: Path, student: str) -> SubmissionTask:
+    """Check and sanitise the submission in ``folder`` (in the instructor's process): the task a worker grades.
+    Raises :class:`RejectedSubmission` with a one-line reason for what is not a notebook of this assignment."""
+    digest = content_hash(folder, ctx.assignment)
     notebook, notes = check_files(folder, ctx.assignment, ctx.limits)
     clean, changes = sanitize(notebook, ctx.release, ctx.limits)
-    notes += changes
-    shutil.copy(ctx.template / "gradebook.db", scratch / "gradebook.db")
-    source = scratch / "source" / ctx.assignment.name
-    source.mkdir(parents=True)
-    for path in ctx.released_files:
-        target = source / path.relative_to(ctx.assignment.source_dir(ctx.root))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
-    submitted = scratch / "submitted" / student / ctx.assignment.name
-    submitted.mkdir(parents=True)
-    nbformat.write(clean, submitted / f"{ctx.assignment.notebook}.ipynb")
     timestamp = folder / "timestamp.txt"
-    if timestamp.is_file() and timestamp.stat().st_size < 100:
-        shutil.copy(timestamp, submitted / "timestamp.txt")
-    return notes
+    stamp = None
+    if timestamp.is_file() and not timestamp.is_symlink() and timestamp.stat().st_size < 100:
+        stamp = timestamp.read_text(encoding="ascii", errors="replace")
+    return SubmissionTask(student, nbformat.writes(clean).encode("utf-8"), stamp, digest, tuple(notes + changes))
+
+
+def prepare_scratch(ctx: GradingContext, folder: Path, student: str, scratch: Path) -> list[str]:
+    """Sanitise the submission in ``folder`` into the scratch course ``scratch``, as a worker lays it out; notes on
+    what was changed."""
+    task = intake(ctx, folder, student)
+    bundle = AssignmentBundle.from_context(ctx)
+    lay_out_scratch(materialise(bundle), bundle, task, scratch)
+    return list(task.notes)

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -39,6 +40,9 @@ def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str
 
     config = load_config(root)
     config.CourseDirectory.root = str(scratch)
+    # the scratch course's own gradebook, whatever the course's is (PostgreSQL, say): only the instructor's process
+    # writes the course's gradebook, after the verdict
+    config.CourseDirectory.db_url = f"sqlite:///{scratch / 'gradebook.db'}"
     config.ApplyVerdicts.source_directory = str(root / "source")
     config.SanitizeSubmission.release_directory = str(root / "release")
     config.ApplyVerdicts.problems_file = str(scratch / "problems.json")
@@ -59,8 +63,20 @@ def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str
     return {"success": True, "reason": "", "problems": problems}
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to end this process when its parent (the fork server) ends: when a grading worker or a cluster
+    node dies, its gradings stop too instead of running on unseen (the kernel's sandbox dies with them)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):   # not Linux: the pipe closing still ends the run
+        pass
+
+
 def _child(connection, memory_bytes: int, args: tuple) -> None:
     os.setsid()  # its own process group: the parent can end it and everything it started at once
+    _die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")  # see course_lib.cli
@@ -83,6 +99,18 @@ def _context():
     return context
 
 
+_live: set["IsolatedGrading"] = set()
+_live_lock = threading.Lock()
+
+
+def cancel_all() -> None:
+    """End every grading process this process started (Ctrl-C): their submissions are then not committed."""
+    with _live_lock:
+        running = list(_live)
+    for grading in running:
+        grading.cancel()
+
+
 class IsolatedGrading:
     """:func:`grade` running in a child process bounded in memory and wall time; several can run at once."""
 
@@ -94,11 +122,15 @@ class IsolatedGrading:
         self.deadline = time.monotonic() + timeout
         self.process = context.Process(target=_child,
                                        args=(sender, memory_bytes, (root, scratch, assignment, student, sandbox, feedback)))
+        self.cancelled = False
+        with _live_lock:
+            _live.add(self)
         self.process.start()
         sender.close()
 
     def cancel(self) -> None:
         """End the child and everything it started; :meth:`result` then reports the failure."""
+        self.cancelled = True
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -116,15 +148,24 @@ class IsolatedGrading:
             except EOFError:
                 outcome = None
         timed_out = outcome is None and self.process.is_alive()
-        self.cancel()  # whatever it left ends with it (the sandbox too: --die-with-parent)
+        cancelled = self.cancelled
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever it left ends with it (the sandbox too)
+        except ProcessLookupError:
+            pass
         self.process.join(10)
         self.receiver.close()
+        with _live_lock:
+            _live.discard(self)
         if outcome is not None:
             return outcome
         if timed_out:
             return {"success": False, "reason": f"grading took longer than {self.timeout:.0f} s", "problems": []}
+        if cancelled:
+            return {"success": False, "reason": "grading was stopped", "problems": []}
         code = self.process.exitcode
         why = {-signal.SIGKILL: "was killed (out of memory?)", -signal.SIGSEGV: "crashed (segmentation fault)",
                -signal.SIGABRT: "aborted"}.get(code, f"exited with status {code}")
-        return {"success": False, "reason": f"the grading process {why}", "problems": []}
+        # died without a word, not by our hand: killed from outside or lost; worth one more try
+        return {"success": False, "reason": f"the grading process {why}", "problems": [], "lost": True}
 

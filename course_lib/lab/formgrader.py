@@ -50,12 +50,13 @@ def generate(root: Path, assignment: str) -> dict:
 
 
 def autograde(root: Path, assignment: str, student: str) -> dict:
-    """*Autograde*: ``lstm-course autograde ASSIGNMENT --student STUDENT`` (sandboxed, feedback written)."""
+    """*Autograde*: ``lstm-course autograde ASSIGNMENT --student STUDENT --force`` (sandboxed, feedback written)."""
     from course_lib.assignments.registry import get_assignment
     from course_lib.grading.class_grading import autograde as grade
 
     def action(echo):
-        outcomes = grade(root, [get_assignment(assignment).name], [student], echo=echo, jobs=1)
+        # the instructor asked for this grading: regrade even an unchanged submission
+        outcomes = grade(root, [get_assignment(assignment).name], [student], echo=echo, jobs=1, force=True)
         failed = [o for o in outcomes if o.status != "graded"]
         return not failed, "; ".join(f"{o.status}: {o.reason}" for o in failed)
     return _run(action)

@@ -1,5 +1,6 @@
-"""``lstm-course autograde [ASSIGNMENT] [--student ID...] [--jobs N] [--sandbox bwrap|none]``: grade ``submitted/``
-into ``autograded/``, the gradebook and ``feedback/`` (see :mod:`course_lib.grading.class_grading`)."""
+"""``lstm-course autograde [ASSIGNMENT] [--student ID...] [--jobs N | --scheduler ADDRESS] [--force]
+[--sandbox bwrap|none]``: grade ``submitted/`` into ``autograded/``, the gradebook and ``feedback/`` (see
+:mod:`course_lib.grading.class_grading`)."""
 from __future__ import annotations
 
 from course_lib.grading.class_grading import autograde
@@ -9,7 +10,7 @@ def main(args) -> int:
     names = [args.assignment] if args.assignment else None
     print(f"Autograding {args.assignment or 'every assignment with submissions'} in {args.course_dir}")
     outcomes = autograde(args.course_dir, names, args.student or None, feedback=not args.no_feedback,
-                         sandbox=args.sandbox, jobs=args.jobs)
+                         sandbox=args.sandbox, jobs=args.jobs, scheduler=args.scheduler, force=args.force)
     bad = [o for o in outcomes if o.status != "graded"]
     print(f"{len(outcomes) - len(bad)} graded, {len(bad)} not graded; `lstm-course report` prints the table.")
     return 0

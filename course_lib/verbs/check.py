@@ -12,15 +12,15 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
 
 from course_lib.assignments.registry import Assignment, assignment_for_notebook, get_assignment
-from course_lib.grading.class_grading import grade_one, resolve_sandbox
+from course_lib.grading.class_grading import resolve_sandbox
 from course_lib.grading.course import CourseError
-from course_lib.grading.scratch import GradingContext
+from course_lib.grading.scratch import GradingContext, intake
 from course_lib.grading.self_check import CellDiagnosis, undefined_names, written_answer_report
 from course_lib.grading.submissions import RejectedSubmission
 from course_lib.grading.verdicts import unwrapped
+from course_lib.grading.work_unit import AssignmentBundle, grade_submission
 
 STUDENT = "self-check"
 
@@ -55,20 +55,16 @@ def check_notebook(root: Path, path: Path, assignment: Assignment | None = None,
         folder = tmp / "handed-in"
         folder.mkdir()
         shutil.copyfile(path, folder / f"{assignment.notebook}.ipynb")
-        scratch = tmp / "scratch"
-        scratch.mkdir()
         try:
-            result, notes = grade_one(ctx, folder, STUDENT, scratch)
+            task = intake(ctx, folder, STUDENT)
         except RejectedSubmission as reason:
             raise CourseError(str(reason)) from None
-        if not result["success"]:
-            raise CourseError(f"could not grade {path.name}: {result['reason']}")
-        graded = nbformat.read(scratch / "autograded" / STUDENT / assignment.name / f"{assignment.notebook}.ipynb",
-                               as_version=4)
+        result = grade_submission(AssignmentBundle.from_context(ctx), task, mode, feedback=False)
+        if not result.success:
+            raise CourseError(f"could not grade {path.name}: {result.reason}")
+        graded = nbformat.reads(result.graded_notebook.decode("utf-8"), as_version=4)
         texts = _verdict_texts(graded)
-        with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}", ctx.course_id) as gb:
-            grades = {g.name: (g.auto_score, g.max_score)
-                      for g in gb.find_submission_notebook(assignment.notebook, assignment.name, STUDENT).grades}
+        grades = {name: (score, result.max_scores[name]) for name, score in result.scores.items()}
     graded_cells = [c for c in graded.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
     # written answers (graded cells that are also solution cells) are the instructor's to grade, answered or not
     manual = {c.metadata["nbgrader"]["grade_id"]: c for c in graded_cells if c.metadata["nbgrader"].get("solution")}
@@ -86,7 +82,7 @@ def check_notebook(root: Path, path: Path, assignment: Assignment | None = None,
         report.append(f"{exercise}: {score:g} / {max_score:g}" + ("  ✓" if score == max_score else ""))
         report += diagnosis.explain(exercise, texts.get(exercise, "").rstrip().splitlines()[1:])
     echo(f"{path.name} ({assignment.name}, {assignment.title}), checked against the hidden tests:\n")
-    for problem in result["problems"] + notes:
+    for problem in result.problems:
         # a name left undefined by a cell that failed is explained under its exercise, in the learner's terms
         if not diagnosis.explained.intersection(undefined_names(problem)):
             echo(f"Note: {problem}")
