@@ -171,8 +171,11 @@ def grade_class(classes: list[tuple[GradingContext, list[str]]], db_url: str, fe
             except Exception as error:  # noqa: BLE001 - one student's failure must not stop the class
                 outcome = _grader_error(ctx, student, error)
             done(outcome, ctx)
-    except BaseException:
+    except BaseException as error:
         backend.cancel([f for f in futures if not f.done()])
+        if isinstance(error, KeyboardInterrupt):
+            echo(f"Stopped: {len(outcomes)} of {total} submission(s) done and kept; the rest were not committed. "
+                 f"Run the same command again to grade what is left.")
         raise
     finally:
         bar.close()

@@ -46,6 +46,7 @@ def grade(root: Path, scratch: Path, assignment: str, student: str, sandbox: str
     config.ApplyVerdicts.source_directory = str(root / "source")
     config.SanitizeSubmission.release_directory = str(root / "release")
     config.ApplyVerdicts.problems_file = str(scratch / "problems.json")
+    config.RecordCellTime.timing_file = str(scratch / "timing.json")
     config.Sandbox.mode = sandbox
     config.Sandbox.kernel_modules = list(get_assignment(assignment).kernel_allowlist())
     (scratch / "kernel-work").mkdir(exist_ok=True)

@@ -12,5 +12,7 @@ def main(args) -> int:
     outcomes = autograde(args.course_dir, names, args.student or None, feedback=not args.no_feedback,
                          sandbox=args.sandbox, jobs=args.jobs, scheduler=args.scheduler, force=args.force)
     bad = [o for o in outcomes if o.status != "graded"]
-    print(f"{len(outcomes) - len(bad)} graded, {len(bad)} not graded; `lstm-course report` prints the table.")
+    kept = sum(o.kept for o in outcomes)
+    print(f"{len(outcomes) - len(bad) - kept} graded, {kept} kept, {len(bad)} not graded; `lstm-course report` "
+          f"prints the table.")
     return 0

@@ -62,7 +62,7 @@ def test_feedback_a_student_fetches_has_the_final_score(tmp_path):
         submission = gb.find_submission(ASSIGNMENT, STUDENT)
         assert submission.score == submission.max_score == 17
 
-    regraded = run_cli(root, "autograde", ASSIGNMENT, "--jobs", "1", "--no-feedback")   # after the hand grade
+    regraded = run_cli(root, "autograde", ASSIGNMENT, "--jobs", "1", "--no-feedback", "--force")  # after hand grading
     assert regraded.returncode == 0, describe_run(regraded)
     assert "17 / 17" in regraded.stdout and "manual grading pending" not in regraded.stdout, regraded.stdout
     remade = run_cli(root, "feedback", ASSIGNMENT)

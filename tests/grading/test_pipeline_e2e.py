@@ -566,7 +566,7 @@ def test_students_after_bad_inputs_are_graded(graded_class):
 def test_regrading_the_reference_is_deterministic(graded_class):
     root = graded_class.root
     first_grades, first_texts = graded_class.grades["reference"], graded_class.texts["reference"]
-    result = run_cli(root, "autograde", ASSIGNMENT, "--student", "reference", "--no-feedback")
+    result = run_cli(root, "autograde", ASSIGNMENT, "--student", "reference", "--no-feedback", "--force")
     assert result.returncode == 0, f"re-running autograde on the reference failed:\n{describe_run(result)}"
     assert grades_of(root, "reference") == first_grades, (
         f"the reference's grades changed on a re-run:\nfirst {_table(first_grades)}\n"

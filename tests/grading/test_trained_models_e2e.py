@@ -130,7 +130,8 @@ def assert_regraded_identically(graded: tuple, row, runs: int = 2) -> None:
     """Grading the reference of :func:`grade_samples` ``runs`` more times gives the same grades and verdicts."""
     root, grades, texts = graded
     for run in range(2, 2 + runs):
-        result = run_cli(root, "autograde", row.name, "--student", "reference", "--no-feedback", timeout=900)
+        result = run_cli(root, "autograde", row.name, "--student", "reference", "--no-feedback", "--force",
+                         timeout=900)
         assert result.returncode == 0, f"grading the reference again failed:\n{describe_run(result)}"
         assert grades_of(root, "reference", row) == grades["reference"], f"grades changed on run {run}"
         again = verdict_texts(root, "reference", row)
@@ -216,7 +217,8 @@ def test_a_refused_a_wrong_or_a_missing_model_gets_zero_with_its_reason(graded_c
 def test_the_same_submission_graded_again_gets_the_same_grades_and_verdicts(graded_class):
     root = graded_class.root
     for run in (2, 3):
-        result = run_cli(root, "autograde", ROW.name, "--student", "reference", "--no-feedback", timeout=900)
+        result = run_cli(root, "autograde", ROW.name, "--student", "reference", "--no-feedback", "--force",
+                         timeout=900)
         assert result.returncode == 0, f"grading the reference again failed:\n{describe_run(result)}"
         assert grades_of(root, "reference") == graded_class.grades["reference"], f"grades changed on run {run}"
         again = verdict_texts(root, "reference")
