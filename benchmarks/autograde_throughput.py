@@ -101,7 +101,6 @@ def overhead(root: Path, name: str, students: list[str], wall: float) -> tuple[l
 
 
 def throughput(name: str, count: int) -> None:
-    import dask
     from distributed import LocalCluster
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,9 +115,8 @@ def throughput(name: str, count: int) -> None:
         cells = [e["cell_seconds"] for e in log_entries(root, name, students)]
         walls["jobs 2"] = lstm_course(root, name, "--jobs", "2")
         results["jobs 2"] = scores(root, name)
-        with dask.config.set({"distributed.worker.daemon": False}):
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=40)
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=40)
         try:
             walls["dask 2 workers"] = lstm_course(root, name, "--scheduler", cluster.scheduler_address)
             results["dask 2 workers"] = scores(root, name)

@@ -27,13 +27,14 @@ from nbgrader.api import MissingEntry
 
 from course_lib.assignments.registry import ASSIGNMENTS, get_assignment
 from course_lib.grading.commit import commit_scores, gradebook_scores, install_feedback, install_graded
-from course_lib.grading.course import CourseError, nbgrader_api
+from course_lib.grading.course import CourseError, load_config, nbgrader_api
 from course_lib.grading.outcomes import Outcome, describe, read_log, record, summary_table
 from course_lib.grading.sandbox import Sandbox, bwrap_available
 from course_lib.grading.scheduler import backend_for, memory_bounded_jobs
 from course_lib.grading.scratch import GradingContext, content_hash, intake
 from course_lib.grading.submissions import RejectedSubmission, submission_dir, submitted_students
 from course_lib.grading.work_unit import AssignmentBundle, GradeResult, SubmissionTask
+from course_lib.grading.worker import Worker
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,99}")
 UNPROTECTED = ("grading WITHOUT a sandbox: student code runs as you, can read source/ (the hidden tests and "
@@ -194,16 +195,17 @@ def autograde(root: Path, assignment_names: list[str] | None = None, students: l
                           f"(expected submitted/<student>/<assignment>/<notebook>.ipynb)")
     mode = resolve_sandbox(sandbox, echo=echo, fallback=fallback)
     db_url = nbgrader_api(root).coursedir.db_url
-    with tempfile.TemporaryDirectory(prefix="lstm-course-template-") as workdir:
-        classes = []
-        for assignment in assignments:
-            ctx = GradingContext.create(root, assignment, mode, Path(workdir) / assignment.name)
-            classes.append((ctx, students or submitted_students(root, assignment)))
-        backend = backend_for(memory_bounded_jobs(jobs, classes[0][0].worker_memory), scheduler)
-        try:
+    # the backend first: its grading processes start (importing nbgrader) while the assignments are prepared
+    backend = backend_for(memory_bounded_jobs(jobs, Worker(config=load_config(root)).memory_bytes), scheduler)
+    try:
+        with tempfile.TemporaryDirectory(prefix="lstm-course-template-") as workdir:
+            classes = []
+            for assignment in assignments:
+                ctx = GradingContext.create(root, assignment, mode, Path(workdir) / assignment.name)
+                classes.append((ctx, students or submitted_students(root, assignment)))
             echo(f"Grading {sum(len(s) for _, s in classes)} submission(s) {backend.describe()}")
             outcomes = grade_class(classes, db_url, feedback, backend, echo=echo, force=force)
-        finally:
-            backend.close()
+    finally:
+        backend.close()
     echo(summary_table(outcomes))
     return outcomes

@@ -18,7 +18,7 @@ from typing import Any
 
 from course_lib.grading.course import CourseError
 from course_lib.grading.work_unit import AssignmentBundle, SubmissionTask, grade_submission
-from course_lib.grading.worker import cancel_all
+from course_lib.grading.worker import cancel_all, warm_up
 
 
 def memory_bounded_jobs(requested: int | None, worker_memory: int) -> int:
@@ -37,6 +37,7 @@ class LocalBackend:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lstm-grade")
+        warm_up()
 
     def describe(self) -> str:
         return f"{self.jobs} at a time on this machine"
@@ -74,6 +75,7 @@ class DaskBackend:
         except OSError as error:
             raise CourseError(f"cannot reach the Dask scheduler at {address}: {error}") from None
         self.address = address
+        self.client.run(warm_up)   # each worker's fork server imports nbgrader (returns at once) while we prepare
 
     def describe(self) -> str:
         workers = self.client.scheduler_info().get("workers", {})

@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 
@@ -27,7 +27,7 @@ def cell_seconds(notebook) -> float:
     return sum(_busy_seconds(cell) for cell in notebook.cells if cell.cell_type == "code")
 
 
-class RecordCellTime(Preprocessor):
+class RecordCellTime(NbGraderPreprocessor):
     """Writes ``{"cells": seconds}`` to ``timing_file`` (set by the grading worker; nothing when empty)."""
 
     timing_file = Unicode("", help="Where to write the seconds the notebook's cells ran").tag(config=True)

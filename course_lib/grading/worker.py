@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import resource
 import signal
@@ -91,6 +92,15 @@ def _child(connection, memory_bytes: int, args: tuple) -> None:
     connection.close()
 
 
+def _allow_children() -> None:
+    """Dask's nanny runs its workers as daemonic processes, which multiprocessing forbids to start children lest
+    they be orphaned when the daemon is ended. A grading process cannot be orphaned (it dies with its fork server,
+    :func:`_die_with_parent`, which ends with this process), so a worker may start them."""
+    current = multiprocessing.current_process()
+    if current.daemon:
+        current.daemon = False
+
+
 def _context():
     """Children are forked from a fork server that has nbgrader loaded (it takes seconds to import) and no
     threads: forking the caller itself would copy the state of whatever threads it runs (TensorFlow's, in a test
@@ -112,11 +122,20 @@ def cancel_all() -> None:
         grading.cancel()
 
 
+def warm_up() -> None:
+    """Start the fork server now (it imports nbgrader, seconds), so that it is ready when the first submission
+    is: called when a run starts, beside the preparation of the assignments."""
+    _allow_children()
+    _context()
+    multiprocessing.forkserver.ensure_running()
+
+
 class IsolatedGrading:
     """:func:`grade` running in a child process bounded in memory and wall time; several can run at once."""
 
     def __init__(self, root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
                  memory_bytes: int, timeout: float, feedback: bool = True):
+        _allow_children()
         context = _context()
         self.receiver, sender = context.Pipe(duplex=False)
         self.timeout = timeout

@@ -98,14 +98,11 @@ def course(scratch_course):
 
 @pytest.fixture(scope="module")
 def dask_cluster():
-    """Two single-threaded Dask worker processes under nannies, as `dask worker --nthreads 1` runs them (not as
-    daemons: a grading starts its own bounded process)."""
-    import dask
+    """Two single-threaded Dask worker processes under nannies, as `dask worker --nthreads 1` runs them."""
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.worker.daemon": False}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=40)
     client = Client(cluster)
     yield cluster, client
     client.close()

@@ -165,3 +165,19 @@ def test_the_summary_counts_each_kind_and_lists_what_was_not_graded():
     row = next(line for line in table.splitlines() if line.strip().startswith(ROW.name)).split()
     assert row[1:6] == ["4", "1", "1", "1", "1"] and "11.0" in row and row[-1] == "4.0", table
     assert f"{ROW.name}/c: rejected: c.ipynb is not JSON" in table and "/d: failed" in table
+
+
+def test_the_gradebook_schema_version_read_in_process_is_the_one_alembic_prints():
+    """nbgrader stamps new gradebooks with `alembic heads` (a 4 s subprocess); ours must give the same head."""
+    import os
+    import subprocess
+    import sys
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from course_lib.grading.course import alembic_head
+
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        printed = subprocess.check_output(["alembic", "-c", ini, "heads"], env=env, text=True, timeout=120)
+    assert alembic_head() == printed.split()[0]
