@@ -4,7 +4,7 @@ Both give the caller futures of :class:`~course_lib.grading.work_unit.GradeResul
 (``share`` the assignment's bundle once, ``submit`` one task, ``as_completed``), so that the caller's loop, and its
 commits, one at a time in the instructor's process, are the same whatever runs the work:
 
-* :class:`LocalBackend` (``--jobs N``): N threads of this process, each waiting on one bounded grading process;
+* :class:`LocalBackend` (``--jobs N``): N threads of this process, each with its own bounded grading process;
 * :class:`DaskBackend` (``--scheduler ADDRESS``): the workers of a Dask distributed cluster. A worker that dies
   mid-grade (a killed process, a lost node) has its task rescheduled by Dask's scheduler on another worker; the
   bundle is uploaded once per run and kept by each worker that needs it.
@@ -18,7 +18,7 @@ from typing import Any
 
 from course_lib.grading.course import CourseError
 from course_lib.grading.work_unit import AssignmentBundle, SubmissionTask, grade_submission
-from course_lib.grading.worker import cancel_all, warm_up
+from course_lib.grading.worker import cancel_all, close_all, warm_up
 
 
 def memory_bounded_jobs(requested: int | None, worker_memory: int) -> int:
@@ -60,6 +60,7 @@ class LocalBackend:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        close_all()
 
 
 class DaskBackend:

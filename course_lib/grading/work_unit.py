@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from course_lib.grading.worker import IsolatedGrading
+from course_lib.grading.worker import grade_isolated
 
 #: the largest feedback page installed (a bigger one is left out, and the graded notebook still counts)
 MAX_FEEDBACK_BYTES = 50 * 1024**2
@@ -197,10 +197,9 @@ def grade_submission(bundle: AssignmentBundle, task: SubmissionTask, sandbox: st
         scratch = Path(tempfile.mkdtemp(prefix="lstm-course-grade-"))
         try:
             lay_out_scratch(course, bundle, task, scratch)
-            grading = IsolatedGrading(course, scratch, bundle.assignment, task.student, sandbox,
-                                      memory_bytes=bundle.worker_memory, timeout=bundle.worker_timeout,
-                                      feedback=feedback)
-            outcome = grading.result()
+            outcome = grade_isolated(course, scratch, bundle.assignment, task.student, sandbox,
+                                     memory_bytes=bundle.worker_memory, timeout=bundle.worker_timeout,
+                                     feedback=feedback)
             result.success, result.reason = outcome["success"], outcome["reason"]
             result.problems = list(outcome["problems"]) + list(task.notes)
             if result.success:

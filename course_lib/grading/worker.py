@@ -1,10 +1,11 @@
-"""Grade one sanitised submission in a scratch course, in a process of its own.
+"""Grade one sanitised submission in a scratch course, in a bounded process apart from the caller.
 
-:class:`IsolatedGrading` runs nbgrader's autograde on a scratch course (a throw-away course holding only that
-submission and a copy of the assignment's gradebook entries), with the course's configuration, in a child process
-whose memory and wall time are bounded: a submission that floods the grader with output or hangs it costs only
-that process. The feedback HTML is rendered there too, inside the same bounds. It returns
-``{"success", "reason", "problems"}``; the course's gradebook is written by the caller, after the verdict.
+:func:`grade` runs nbgrader's autograde on a scratch course (a throw-away course holding only that submission and a
+copy of the assignment's gradebook entries), with the course's configuration; :func:`grade_isolated` runs it in a
+:class:`GradingProcess`, a child process whose memory is bounded and whose every grading has a wall time: a
+submission that floods the grader with output or hangs it costs only that process. The feedback HTML is rendered
+there too, inside the same bounds. It returns ``{"success", "reason", "problems"}``; the course's gradebook is
+written by the caller, after the verdict.
 """
 from __future__ import annotations
 
@@ -76,19 +77,42 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child(connection, memory_bytes: int, args: tuple) -> None:
+def _grade_safely(args: tuple) -> dict:
+    try:
+        return grade(*args)
+    except MemoryError:
+        return {"success": False, "reason": "the grading process ran out of memory", "problems": [], "spent": True}
+    except Exception as error:  # noqa: BLE001 - reported to the caller as this submission's failure
+        return {"success": False, "reason": f"{type(error).__name__}: {error}"[:300], "problems": [], "spent": True}
+    finally:
+        _end_leftovers()
+
+
+def _end_leftovers() -> None:
+    """End whatever a grading left running below this process (a kernel's sandbox nbclient did not shut down):
+    the next submission starts alone."""
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        try:
+            pids = [int(p) for p in task.read_text().split()]
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def _serve(connection, memory_bytes: int) -> None:
+    """The grading process: grade each submission it is sent, until it is sent ``None``."""
     os.setsid()  # its own process group: the parent can end it and everything it started at once
     _die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")  # see course_lib.cli
-    try:
-        outcome = grade(*args)
-    except MemoryError:
-        outcome = {"success": False, "reason": "the grading process ran out of memory", "problems": []}
-    except Exception as error:  # noqa: BLE001 - reported to the caller as this submission's failure
-        outcome = {"success": False, "reason": f"{type(error).__name__}: {error}"[:300], "problems": []}
-    connection.send(outcome)
+    while (args := connection.recv()) is not None:
+        connection.send(_grade_safely(args))
     connection.close()
 
 
@@ -110,16 +134,28 @@ def _context():
     return context
 
 
-_live: set["IsolatedGrading"] = set()
+#: submissions one grading process grades before it is replaced by a fresh one
+MAX_GRADINGS = 50
+
+_live: set["GradingProcess"] = set()
 _live_lock = threading.Lock()
+_mine = threading.local()      # each thread's (each job slot's) grading process
 
 
 def cancel_all() -> None:
     """End every grading process this process started (Ctrl-C): their submissions are then not committed."""
     with _live_lock:
         running = list(_live)
-    for grading in running:
-        grading.cancel()
+    for process in running:
+        process.cancel()
+
+
+def close_all() -> None:
+    """Let every idle grading process of this process exit (the end of a run)."""
+    with _live_lock:
+        running = list(_live)
+    for process in running:
+        process.close()
 
 
 def warm_up() -> None:
@@ -130,58 +166,73 @@ def warm_up() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-class IsolatedGrading:
-    """:func:`grade` running in a child process bounded in memory and wall time; several can run at once."""
+class GradingProcess:
+    """A child process bounded in memory that runs :func:`grade` on one submission at a time, each within a wall
+    time; it grades up to :data:`MAX_GRADINGS` submissions, so that nbgrader, its converters, templates and
+    gradebook code are loaded once and not for every submission (seconds each). Nothing of a submission outlives
+    its grading in it: the kernel is a separate sandboxed process, ended with whatever else the grading left
+    (:func:`_end_leftovers`), and its scratch course is removed by the caller. A grading that fails in the
+    process itself (out of memory, an exception), times out or is stopped ends the process; the next starts
+    fresh."""
 
-    def __init__(self, root: Path, scratch: Path, assignment: str, student: str, sandbox: str,
-                 memory_bytes: int, timeout: float, feedback: bool = True):
+    def __init__(self, memory_bytes: int):
         _allow_children()
         context = _context()
-        self.receiver, sender = context.Pipe(duplex=False)
-        self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
-        self.process = context.Process(target=_child,
-                                       args=(sender, memory_bytes, (root, scratch, assignment, student, sandbox, feedback)))
+        self.memory_bytes = memory_bytes
+        self.connection, theirs = context.Pipe(duplex=True)
+        self.process = context.Process(target=_serve, args=(theirs, memory_bytes))
+        self.gradings = 0
         self.cancelled = False
         with _live_lock:
             _live.add(self)
         self.process.start()
-        sender.close()
+        theirs.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive() and not self.cancelled
 
     def cancel(self) -> None:
-        """End the child and everything it started; :meth:`result` then reports the failure."""
+        """End the process and everything it started; a grading in progress then reports it was stopped."""
         self.cancelled = True
+        self._end()
+
+    def close(self) -> None:
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
+            self.connection.send(None)
+            self.process.join(5)
+        except (OSError, ValueError):
             pass
+        self._end()
 
-    def ready(self) -> bool:
-        return self.receiver.poll(0) or time.monotonic() > self.deadline
-
-    def result(self) -> dict:
-        """The child's outcome (waiting for it up to the deadline); ends the child and whatever it left."""
-        outcome = None
-        if self.receiver.poll(max(0.0, self.deadline - time.monotonic())):
-            try:
-                outcome = self.receiver.recv()
-            except EOFError:
-                outcome = None
-        timed_out = outcome is None and self.process.is_alive()
-        cancelled = self.cancelled
+    def _end(self) -> None:
         try:
             os.killpg(self.process.pid, signal.SIGKILL)  # whatever it left ends with it (the sandbox too)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             pass
         self.process.join(10)
-        self.receiver.close()
         with _live_lock:
             _live.discard(self)
+
+    def grade(self, args: tuple, timeout: float) -> dict:
+        """The outcome of :func:`grade` on ``args``, or of its failure: the process ends unless it succeeded."""
+        self.gradings += 1
+        outcome = None
+        try:
+            self.connection.send(args)
+            if self.connection.poll(timeout):
+                outcome = self.connection.recv()
+        except (EOFError, OSError):
+            outcome = None
+        timed_out = outcome is None and self.process.is_alive() and not self.cancelled
+        if outcome is not None and not outcome.pop("spent", False) and self.gradings < MAX_GRADINGS:
+            return outcome
+        self._end()
         if outcome is not None:
             return outcome
         if timed_out:
-            return {"success": False, "reason": f"grading took longer than {self.timeout:.0f} s", "problems": []}
-        if cancelled:
+            return {"success": False, "reason": f"grading took longer than {timeout:.0f} s", "problems": []}
+        if self.cancelled:
             return {"success": False, "reason": "grading was stopped", "problems": []}
         code = self.process.exitcode
         why = {-signal.SIGKILL: "was killed (out of memory?)", -signal.SIGSEGV: "crashed (segmentation fault)",
@@ -189,3 +240,12 @@ class IsolatedGrading:
         # died without a word, not by our hand: killed from outside or lost; worth one more try
         return {"success": False, "reason": f"the grading process {why}", "problems": [], "lost": True}
 
+
+def grade_isolated(root: Path, scratch: Path, assignment: str, student: str, sandbox: str, memory_bytes: int,
+                   timeout: float, feedback: bool = True) -> dict:
+    """:func:`grade` in this thread's grading process (started when there is none that can be used);
+    ``{"success", "reason", "problems"}`` and ``"lost": True`` when the process died of something from outside."""
+    process = getattr(_mine, "process", None)
+    if process is None or not process.alive or process.memory_bytes != memory_bytes:
+        process = _mine.process = GradingProcess(memory_bytes)
+    return process.grade((root, scratch, assignment, student, sandbox, feedback), timeout)

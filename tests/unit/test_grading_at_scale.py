@@ -57,17 +57,15 @@ class FakeGrading:
     replies: list[dict] = []
     started: list[Path] = []
 
-    def __init__(self, course, scratch, *args, **kwargs):
+    def __call__(self, course, scratch, *args, **kwargs):
         FakeGrading.started.append(Path(scratch))
         assert (Path(scratch) / "submitted" / "ann" / ROW.name / f"{ROW.notebook}.ipynb").read_bytes() == b"nb"
-
-    def result(self) -> dict:
         return FakeGrading.replies.pop(0)
 
 
 @pytest.fixture
 def fake_grading(monkeypatch):
-    monkeypatch.setattr(work_unit, "IsolatedGrading", FakeGrading)
+    monkeypatch.setattr(work_unit, "grade_isolated", FakeGrading())
     FakeGrading.started = []
     return FakeGrading
 
