@@ -217,14 +217,15 @@ class GradingProcess:
     def grade(self, args: tuple, timeout: float) -> dict:
         """The outcome of :func:`grade` on ``args``, or of its failure: the process ends unless it succeeded."""
         self.gradings += 1
-        outcome = None
+        outcome, timed_out = None, False
         try:
             self.connection.send(args)
             if self.connection.poll(timeout):
                 outcome = self.connection.recv()
-        except (EOFError, OSError):
+            else:
+                timed_out = not self.cancelled
+        except (EOFError, OSError):   # the process died (its end of the pipe closed)
             outcome = None
-        timed_out = outcome is None and self.process.is_alive() and not self.cancelled
         if outcome is not None and not outcome.pop("spent", False) and self.gradings < MAX_GRADINGS:
             return outcome
         self._end()
