@@ -9,10 +9,12 @@ import os
 import re
 import secrets
 import shutil
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, InvalidEntry
+from sqlalchemy.exc import IntegrityError
 from nbgrader.utils import parse_utc
 
 from course_lib.grading.scratch import GradingContext
@@ -20,8 +22,27 @@ from course_lib.grading.submissions import RejectedSubmission
 from course_lib.grading.work_unit import MAX_FEEDBACK_BYTES, GradeResult
 
 
+#: tries of a commit that lost a race with another grader creating the same student or submission
+COMMIT_TRIES = 3
+
+
 def commit_scores(ctx: GradingContext, result: GradeResult, db_url: str) -> tuple[float, float, bool]:
-    """Write a worker's verdicts into the course gradebook: one transaction for the scores."""
+    """Write a worker's verdicts into the course gradebook: one transaction for the scores.
+
+    Several graders may share a gradebook (PostgreSQL): nbgrader creates a student or a submission by looking
+    first and inserting after, so two graders committing the same new one at once collide on a unique key; the
+    loser's transaction is rolled back and it tries again, and then finds the row."""
+    for attempt in range(1, COMMIT_TRIES + 1):
+        try:
+            return _commit_scores(ctx, result, db_url)
+        except (InvalidEntry, IntegrityError):
+            if attempt == COMMIT_TRIES:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _commit_scores(ctx: GradingContext, result: GradeResult, db_url: str) -> tuple[float, float, bool]:
     name, notebook = ctx.assignment.name, ctx.assignment.notebook
     with Gradebook(db_url, ctx.course_id) as gb:
         gb.update_or_create_student(result.student)

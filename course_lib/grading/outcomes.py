@@ -1,9 +1,11 @@
 """Outcomes of grading: ``autograded/grading-log.json`` holds the last outcome of each submission, with its reason.
 
-Written atomically after each submission, so a crash part-way through a class loses nothing already recorded.
+Written atomically after each submission, so a crash part-way through a class loses nothing already recorded, and
+under a lock, so that graders sharing the course do not lose each other's entries.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import statistics
@@ -49,16 +51,19 @@ def read_log(root: Path) -> dict[str, dict]:
 
 
 def record(root: Path, outcome: Outcome) -> None:
+    """Add ``outcome`` to the log; graders sharing a course (several at once on one gradebook) take turns."""
     outcome.graded_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    entries = read_log(root)
     entry = asdict(outcome)
     entry.pop("kept")
-    entries[f"{outcome.assignment}/{outcome.student}"] = entry
     path = log_path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = read_log(root)
+        entries[f"{outcome.assignment}/{outcome.student}"] = entry
+        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def describe(outcome: Outcome) -> str:

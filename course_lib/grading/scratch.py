@@ -54,6 +54,8 @@ class GradingContext:
                                                     api.coursedir.ignore + ["*.ipynb"])]
         limits = SubmissionLimits(config=config)
         config.CourseDirectory.root = str(template)
+        # the template's own gradebook, whatever the course's is (PostgreSQL, say): nothing of it reaches the course
+        config.CourseDirectory.db_url = f"sqlite:///{template / 'gradebook.db'}"
         result = nbgrader_api(template, config).generate_assignment(assignment.name, force=True, create=True)
         if not result.get("success"):
             raise CourseError(f"could not prepare the gradebook entries of {assignment.name}")
