@@ -11,6 +11,16 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 
+def skip_slow_format_checks() -> None:
+    """Leave out jsonschema's check of the "iri" string format in this process: jsonschema builds it at import
+    from ``rfc3987_syntax`` (a grammar compiled in 1.3 s, more than the rest of nbgrader's import), which
+    jupyter_events pulls in. Nothing the grader validates (notebooks, nbgrader's configuration) has that format;
+    called by the command line and the grading processes before anything imports jsonschema, never by the
+    JupyterLab server, whose event schemas might."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)   # None: "not installed", for this process only
+
+
 class CourseError(Exception):
     """A problem the user can fix; the CLI prints its message on one line, without a traceback."""
 

@@ -24,6 +24,10 @@ from pathlib import Path
 from traitlets import Integer
 from traitlets.config import Configurable
 
+from course_lib.grading.course import skip_slow_format_checks
+
+skip_slow_format_checks()   # first: the fork server imports this module before nbgrader
+
 GiB = 1024**3
 
 
@@ -111,8 +115,11 @@ def _serve(connection, memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*not in session, add operation along.*")  # see course_lib.cli
-    while (args := connection.recv()) is not None:
-        connection.send(_grade_safely(args))
+    try:
+        while (args := connection.recv()) is not None:
+            connection.send(_grade_safely(args))
+    except EOFError:   # the parent went away without saying goodbye (a Dask worker closing)
+        pass
     connection.close()
 
 

@@ -179,3 +179,19 @@ def test_the_gradebook_schema_version_read_in_process_is_the_one_alembic_prints(
     with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
         printed = subprocess.check_output(["alembic", "-c", ini, "heads"], env=env, text=True, timeout=120)
     assert alembic_head() == printed.split()[0]
+
+
+def test_the_grading_processes_skip_only_jsonschema_iri_check():
+    """The command line and grading processes leave out rfc3987_syntax (1.3 s to import); notebooks are still
+    validated against nbformat's schema."""
+    import subprocess
+    import sys
+
+    code = ("from course_lib.grading.course import skip_slow_format_checks; skip_slow_format_checks();"
+            "import jsonschema, nbformat, sys; from jsonschema import FormatChecker;"
+            "nb = nbformat.v4.new_notebook(); nb.cells.append(nbformat.v4.new_code_cell('x'));"
+            "nb.cells[0]['bogus'] = 1;"
+            "errors = list(nbformat.validator.iter_validate(nb));"
+            "print(sys.modules['rfc3987_syntax'], 'iri' in FormatChecker.checkers, len(errors) > 0)")
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert printed.stdout.split() == ["None", "False", "True"], printed
