@@ -68,7 +68,7 @@ def main() -> None:
             for student in kinds:  # interleaved, so drift of the machine's speed hits every variant alike
                 for mode, ctx in contexts.items():
                     start = time.perf_counter()
-                    outcome, = grade_class([(ctx, [student])], db_url, False, LocalBackend(1),
+                    outcome, = grade_class([(ctx, [student])], db_url, False, LocalBackend(1, ctx.worker_memory),
                                            echo=lambda *_: None, force=True)
                     times.setdefault((student, mode), []).append(time.perf_counter() - start)
                     assert outcome.status == "graded", outcome.reason

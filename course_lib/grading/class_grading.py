@@ -196,7 +196,8 @@ def autograde(root: Path, assignment_names: list[str] | None = None, students: l
     mode = resolve_sandbox(sandbox, echo=echo, fallback=fallback)
     db_url = nbgrader_api(root).coursedir.db_url
     # the backend first: its grading processes start (importing nbgrader) while the assignments are prepared
-    backend = backend_for(memory_bounded_jobs(jobs, Worker(config=load_config(root)).memory_bytes), scheduler)
+    memory = Worker(config=load_config(root)).memory_bytes
+    backend = backend_for(memory_bounded_jobs(jobs, memory), memory, scheduler)
     try:
         with tempfile.TemporaryDirectory(prefix="lstm-course-template-") as workdir:
             classes = []

@@ -34,10 +34,10 @@ def memory_bounded_jobs(requested: int | None, worker_memory: int) -> int:
 class LocalBackend:
     """Up to ``jobs`` submissions graded at once on this machine."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, memory_bytes: int):
         self.jobs = jobs
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lstm-grade")
-        warm_up()
+        warm_up(jobs, memory_bytes)
 
     def describe(self) -> str:
         return f"{self.jobs} at a time on this machine"
@@ -103,5 +103,5 @@ class DaskBackend:
         self.client.close()
 
 
-def backend_for(jobs: int, scheduler: str | None) -> LocalBackend | DaskBackend:
-    return DaskBackend(scheduler) if scheduler else LocalBackend(jobs)
+def backend_for(jobs: int, memory_bytes: int, scheduler: str | None) -> LocalBackend | DaskBackend:
+    return DaskBackend(scheduler) if scheduler else LocalBackend(jobs, memory_bytes)

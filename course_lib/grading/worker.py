@@ -132,12 +132,19 @@ def _allow_children() -> None:
         current.daemon = False
 
 
+#: what the fork server imports once for all its grading processes: nbgrader and what a grading loads after it
+#: (the kernel's client, the converters, the feedback's HTML exporter, the gradebook's SQLite dialect)
+PRELOAD = ["course_lib.grading.worker", "course_lib.grading.pipeline", "nbgrader.apps", "nbclient",
+           "jupyter_client.manager", "nbgrader.converters.autograde", "nbgrader.converters.generate_feedback",
+           "nbconvert.exporters.html", "sqlalchemy.dialects.sqlite", "course_lib.grading.feedback_page"]
+
+
 def _context():
     """Children are forked from a fork server that has nbgrader loaded (it takes seconds to import) and no
     threads: forking the caller itself would copy the state of whatever threads it runs (TensorFlow's, in a test
     session), and a child can deadlock on a lock held by a thread that does not exist in it."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["course_lib.grading.worker", "course_lib.grading.pipeline", "nbgrader.apps"])
+    context.set_forkserver_preload(PRELOAD)
     return context
 
 
@@ -146,7 +153,7 @@ MAX_GRADINGS = 50
 
 _live: set["GradingProcess"] = set()
 _live_lock = threading.Lock()
-_mine = threading.local()      # each thread's (each job slot's) grading process
+_idle: list["GradingProcess"] = []   # started, waiting for a submission
 
 
 def cancel_all() -> None:
@@ -165,12 +172,15 @@ def close_all() -> None:
         process.close()
 
 
-def warm_up() -> None:
-    """Start the fork server now (it imports nbgrader, seconds), so that it is ready when the first submission
-    is: called when a run starts, beside the preparation of the assignments."""
+def warm_up(processes: int = 0, memory_bytes: int = 0) -> None:
+    """Start the fork server now (it imports nbgrader, seconds), and ``processes`` grading processes, so that they
+    are ready when the first submissions are: called when a run starts, beside the preparation of the assignments."""
     _allow_children()
     _context()
     multiprocessing.forkserver.ensure_running()
+    started = [GradingProcess(memory_bytes) for _ in range(processes)]
+    with _live_lock:
+        _idle.extend(started)
 
 
 class GradingProcess:
@@ -220,6 +230,8 @@ class GradingProcess:
         self.process.join(10)
         with _live_lock:
             _live.discard(self)
+            if self in _idle:
+                _idle.remove(self)
 
     def grade(self, args: tuple, timeout: float) -> dict:
         """The outcome of :func:`grade` on ``args``, or of its failure: the process ends unless it succeeded."""
@@ -251,9 +263,18 @@ class GradingProcess:
 
 def grade_isolated(root: Path, scratch: Path, assignment: str, student: str, sandbox: str, memory_bytes: int,
                    timeout: float, feedback: bool = True) -> dict:
-    """:func:`grade` in this thread's grading process (started when there is none that can be used);
-    ``{"success", "reason", "problems"}`` and ``"lost": True`` when the process died of something from outside."""
-    process = getattr(_mine, "process", None)
-    if process is None or not process.alive or process.memory_bytes != memory_bytes:
-        process = _mine.process = GradingProcess(memory_bytes)
-    return process.grade((root, scratch, assignment, student, sandbox, feedback), timeout)
+    """:func:`grade` in an idle grading process of this process (a new one when none can be used), given back
+    after; ``{"success", "reason", "problems"}``, and ``"lost": True`` when the process died of something from
+    outside."""
+    with _live_lock:
+        usable = [p for p in _idle if p.memory_bytes == memory_bytes]
+        process = usable[0] if usable else None
+        if process is not None:
+            _idle.remove(process)
+    if process is None or not process.alive:
+        process = GradingProcess(memory_bytes)
+    outcome = process.grade((root, scratch, assignment, student, sandbox, feedback), timeout)
+    if process.alive:
+        with _live_lock:
+            _idle.append(process)
+    return outcome

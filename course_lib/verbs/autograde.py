@@ -3,10 +3,14 @@
 :mod:`course_lib.grading.class_grading`)."""
 from __future__ import annotations
 
-from course_lib.grading.class_grading import autograde
-
 
 def main(args) -> int:
+    if not args.scheduler:
+        # the grading processes' fork server imports nbgrader on the other core while this process does
+        from course_lib.grading.worker import warm_up
+        warm_up()
+    from course_lib.grading.class_grading import autograde
+
     names = [args.assignment] if args.assignment else None
     print(f"Autograding {args.assignment or 'every assignment with submissions'} in {args.course_dir}")
     outcomes = autograde(args.course_dir, names, args.student or None, feedback=not args.no_feedback,

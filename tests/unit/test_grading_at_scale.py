@@ -95,7 +95,7 @@ def fake_grade(bundle, task, sandbox, feedback):
 
 def test_the_local_backend_runs_the_work_unit_and_returns_its_results(monkeypatch):
     monkeypatch.setattr(scheduler, "grade_submission", fake_grade)
-    backend = scheduler.LocalBackend(2)
+    backend = scheduler.LocalBackend(2, 1 << 30)
     try:
         shared = backend.share(bundle())
         futures = [backend.submit(shared, SubmissionTask(s, b"", None, ""), "bwrap", True) for s in "abc"]
