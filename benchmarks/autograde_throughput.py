@@ -7,12 +7,12 @@ The first form builds a scratch copy of the course, hands in ``--submissions`` c
 grades them, in this one run and in this order, with:
 
 * plain serial ``nbgrader autograde`` with the course's own configuration but no sandbox (the anchor);
-* ``lstm-course autograde --jobs 1``, ``--jobs 2``;
+* ``lstm-course autograde --jobs 1``, the same with feedback pages (for the overhead they add), ``--jobs 2``;
 * ``lstm-course autograde --scheduler`` on a local Dask cluster of 2 single-threaded worker processes
   (started before the clock starts, as a cluster would be).
 
 Every run grades every submission again (``--force``, and no feedback pages, which plain nbgrader does not make
-either); the scores of every run must equal the anchor's. It prints each wall time, the ratios, and the grading
+either, except where said); the scores of every run must equal the anchor's. It prints each wall time, the ratios, and the grading
 overhead: for each submission of the ``--jobs 1`` run, the seconds its grading took minus the seconds the kernel
 spent running the notebook's cells (process and kernel start, imports, sandbox, sanitising, verdicts, gradebook),
 plus the command's own start-up shared out over the class.
@@ -97,9 +97,9 @@ def log_entries(root: Path, name: str, students: list[str]) -> list[dict]:
     return [log[f"{name}/{s}"] for s in students]
 
 
-def lstm_course(root: Path, name: str, *options: str) -> float:
-    return run([BIN / "lstm-course", "--course-dir", root, "autograde", name, "--force", "--no-feedback", *options],
-               root)
+def lstm_course(root: Path, name: str, *options: str, feedback: bool = False) -> float:
+    return run([BIN / "lstm-course", "--course-dir", root, "autograde", name, "--force",
+                *(() if feedback else ("--no-feedback",)), *options], root)
 
 
 def overhead(root: Path, name: str, students: list[str], wall: float) -> tuple[list[float], float]:
@@ -123,6 +123,9 @@ def throughput(name: str, count: int) -> None:
         results["jobs 1"] = scores(root, name)
         per_submission, startup = overhead(root, name, students, walls["jobs 1"])
         cells = [e["cell_seconds"] for e in log_entries(root, name, students)]
+        walls["jobs 1 + feedback"] = lstm_course(root, name, "--jobs", "1", feedback=True)
+        results["jobs 1 + feedback"] = scores(root, name)
+        with_feedback, _ = overhead(root, name, students, walls["jobs 1 + feedback"])
         walls["jobs 2"] = lstm_course(root, name, "--jobs", "2")
         results["jobs 2"] = scores(root, name)
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -144,6 +147,7 @@ def throughput(name: str, count: int) -> None:
     print(f"  grading overhead (jobs 1): median {statistics.median(per_submission):.2f} s, max "
           f"{max(per_submission):.2f} s per submission, plus {startup:.2f} s of the command's start-up per "
           f"submission (target <= {TARGETS['overhead s']} s)")
+    print(f"  with the feedback page rendered too: median {statistics.median(with_feedback):.2f} s per submission")
 
 
 def cost_model(count: int, names: list[str]) -> None:
