@@ -12,6 +12,7 @@ from pathlib import Path
 
 from course_lib.assignments.registry import ASSIGNMENTS, Assignment, get_assignment
 from course_lib.grading.course import CourseError, last_error_line, nbgrader_api
+from course_lib.grading.demonstration import check_release_demonstrations, check_source_demonstrations
 from course_lib.grading.hidden_tests import build_hidden_tests, hidden_tests_path, run_targets
 
 
@@ -100,6 +101,7 @@ def build_assignment(root: Path, assignment: Assignment, api=None, echo=print, f
         write_if_changed(source / BUILD_ONLY_MANIFEST, build_only_manifest(source, assignment.build_only))
     expected = build_hidden_tests(root, assignment)
     run_targets(root, assignment, expected["notebooks"][assignment.notebook]["exercises"])
+    demonstrations = check_source_demonstrations(assignment.source_notebook(root), root)
     path = hidden_tests_path(hidden)
     changed = write_if_changed(path, json.dumps(expected, sort_keys=True, indent=1) + "\n")
     echo(f"  {assignment.name}: hidden tests {'written to' if changed else 'up to date in'} {path.relative_to(root)}")
@@ -107,6 +109,7 @@ def build_assignment(root: Path, assignment: Assignment, api=None, echo=print, f
     result = api.generate_assignment(assignment.name, force=True, create=True)
     if not result.get("success"):
         raise CourseError(f"nbgrader could not generate {assignment.name}: {last_error_line(result)}")
+    check_release_demonstrations(assignment.release_notebook(root), root, demonstrations)
     echo(f"  {assignment.name}: release/{assignment.name}/ regenerated from source/{assignment.name}/")
 
 

@@ -275,12 +275,19 @@ def _op_call(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict:
 @contextlib.contextmanager
 def autodiff_watch():
     """Count the automatic-differentiation tapes (``tf.GradientTape``) opened meanwhile, if TensorFlow is loaded:
-    a backward pass computed by an autodiff library is not the derivation the exercise asks for."""
+    a backward pass computed by an autodiff library is not the derivation the exercise asks for.
+
+    A TensorFlow first imported meanwhile, by the code watched, counts as one tape: its tapes could not be counted
+    (a graded notebook may have no TensorFlow loaded before, as 01's comparison with Keras is not run)."""
     used = {"tapes": 0}
     tensorflow = sys.modules.get("tensorflow")
     tape = getattr(tensorflow, "GradientTape", None) if tensorflow is not None else None
     if not isinstance(tape, type):
-        yield used
+        try:
+            yield used
+        finally:
+            if tensorflow is None and "tensorflow" in sys.modules:
+                used["tapes"] = max(used["tapes"], 1)
         return
     original = tape.__enter__
 

@@ -13,7 +13,8 @@ The student's kernel runs as ``bwrap ... timeout prlimit ... python -m ipykernel
 * limits on address space, CPU seconds, processes, file size and total wall time.
 
 :class:`SandboxedExecute` is nbgrader's ``Execute`` with this kernel manager, and it turns a kernel that dies or
-exceeds a limit into a recorded reason instead of an aborted notebook.
+exceeds a limit into a recorded reason instead of an aborted notebook. It leaves out the demonstration cells that
+sanitising flagged (:mod:`~course_lib.grading.demonstration`), each with one line of output saying why.
 """
 from __future__ import annotations
 
@@ -28,11 +29,13 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+import nbformat
 from nbgrader.preprocessors import Execute
 from traitlets import CaselessStrEnum, Integer, List, Unicode
 from traitlets.config import Configurable
 
 import course_lib
+from course_lib.grading.demonstration import NOT_RUN, settle_demonstrations
 from course_lib.grading.output_limits import BoundedOutputs
 
 GiB = 1024**3
@@ -251,7 +254,7 @@ def private_work_dir(source: str, parent: str | None) -> str:
 
 class SandboxedExecute(BoundedOutputs, Execute):
     """nbgrader's Execute, in the sandbox when configured, keeping at most ``c.SubmissionLimits.max_output_bytes*``
-    of output, and recording a kernel's death instead of aborting."""
+    of output, leaving out demonstration cells, and recording a kernel's death instead of aborting."""
 
     def __init__(self, *args, **kwargs):
         if Sandbox(parent=kwargs.get("parent"), config=kwargs.get("config")).mode == "bwrap":
@@ -260,6 +263,7 @@ class SandboxedExecute(BoundedOutputs, Execute):
 
     _kernel_manager = None
     _assignment = None
+    _not_run: frozenset[int] = frozenset()
 
     def create_kernel_manager(self):
         # nbclient forgets its kernel manager once the kernel is shut down; we still need its work directory
@@ -278,6 +282,8 @@ class SandboxedExecute(BoundedOutputs, Execute):
     def preprocess(self, nb, resources=None, km=None):
         problems = resources.setdefault("lstm_course", {}).setdefault("problems", [])
         self._assignment = resources.get("nbgrader", {}).get("assignment")
+        # decided again on exactly the code that runs (the test cells now hold their hidden tests)
+        self._not_run = frozenset(settle_demonstrations(nb.cells))
         started = time.monotonic()
         settings = Sandbox(parent=self)
         try:
@@ -296,3 +302,11 @@ class SandboxedExecute(BoundedOutputs, Execute):
             # where the kernel worked: the only place a hidden test may ask the grader to read a file from
             resources["lstm_course"]["work_dir"] = getattr(self._kernel_manager, "work_dir", None)
         return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if index in self._not_run:
+            # the flag came from the release notebook (SanitizeSubmission), never from the submission
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=NOT_RUN)]
+            cell.execution_count = None
+            return cell, self.resources
+        return super().preprocess_cell(cell, resources, index)

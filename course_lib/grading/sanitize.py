@@ -5,8 +5,12 @@ source of the solution cells and of the cells they added. Everything else comes 
 notebook: the test cells (restored, or re-inserted where deleted), every cell's nbgrader metadata, the notebook's
 kernelspec and metadata. Cell tags and metadata that change execution (``skip-execution``, ``raises-exception``,
 an unknown nbgrader ``schema_version``...) are dropped with the rest of the student's metadata, and outputs are
-cleared. A submission over a source limit of :class:`~course_lib.grading.submissions.SubmissionLimits` (per cell,
-in total, cells added) is rejected before any of this work is done.
+cleared. Which cells are demonstrations that grading leaves out is decided from the release too
+(:mod:`~course_lib.grading.demonstration`): a cell whose source is that of one of the release's demonstration cells
+gets the flag, any other cell does not, whatever the submission's metadata says (a flag on a graded cell is dropped
+with the rest; a removed flag comes back). A submission over a source limit of
+:class:`~course_lib.grading.submissions.SubmissionLimits` (per cell, in total, cells added) is rejected before any
+of this work is done.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from course_lib.grading.demonstration import is_demonstration, set_demonstration, settle_demonstrations
 from course_lib.grading.submissions import RejectedSubmission, SubmissionLimits, check_source_limits, source_text
 
 
@@ -93,6 +98,7 @@ def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
     instructor = {gid: cell for cell in release.cells if (gid := _grade_id(cell))}
     order = [gid for cell in release.cells if (gid := _grade_id(cell))]
     owner = _owners(submitted, instructor)
+    demonstrations = {source_text(c) for c in release.cells if c.get("cell_type") == "code" and is_demonstration(c)}
     notes: list[str] = []
     out = []
     placed: set[str] = set()
@@ -115,6 +121,8 @@ def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
         # A cell the student added (or one claiming a grade id it does not own): plain, without metadata.
         if cell_type == "code":
             out.append(_clean_cell("code", source_text(cell), f"student-{index}"))
+            if out[-1].source in demonstrations:  # unchanged given code the release marks: left out when graded
+                set_demonstration(out[-1], True)
         elif cell_type == "markdown":
             out.append(_clean_cell("markdown", source_text(cell), f"student-{index}"))
     for position, gid in enumerate(order):
@@ -127,6 +135,7 @@ def sanitize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
         out.insert(at, _clean_cell(mine.cell_type, source_text(mine), f"cell-{gid}", mine.metadata["nbgrader"]))
         placed.add(gid)
         notes.append(f"re-inserted the missing cell '{gid}'")
+    settle_demonstrations(out)  # those a student's later cell needs run
     kernel = submitted.get("metadata", {}).get("kernelspec", {})
     wanted = release.metadata.get("kernelspec", {}).get("name")
     if isinstance(kernel, dict) and kernel.get("name") not in (None, wanted):
