@@ -9,6 +9,7 @@ written by the caller, after the verdict.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import multiprocessing
@@ -165,11 +166,15 @@ def cancel_all() -> None:
 
 
 def close_all() -> None:
-    """Let every idle grading process of this process exit (the end of a run)."""
+    """Let every idle grading process of this process exit (the end of a run, and at exit: multiprocessing would
+    otherwise wait at exit for these processes, which wait for work)."""
     with _live_lock:
         running = list(_live)
     for process in running:
         process.close()
+
+
+atexit.register(close_all)   # registered after multiprocessing's own exit hook, so it runs before it
 
 
 def warm_up(processes: int = 0, memory_bytes: int = 0) -> None:
