@@ -7,7 +7,7 @@ commits, one at a time in the instructor's process, are the same whatever runs t
 * :class:`LocalBackend` (``--jobs N``): N threads of this process, each with its own bounded grading process;
 * :class:`DaskBackend` (``--scheduler ADDRESS``): the workers of a Dask distributed cluster. A worker that dies
   mid-grade (a killed process, a lost node) has its task rescheduled by Dask's scheduler on another worker; the
-  bundle is uploaded once per run and kept by each worker that needs it.
+  bundle is uploaded once per run to every worker (a worker that joins later copies it from another).
 """
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ class DaskBackend:
         return f"on the Dask cluster at {self.address} ({len(workers)} workers, {threads} threads)"
 
     def share(self, bundle: AssignmentBundle) -> Any:
-        return self.client.scatter(bundle, hash=False)
+        # on every worker: data scattered to one worker alone dies with it, and every task needing it is cancelled
+        return self.client.scatter(bundle, hash=False, broadcast=True)
 
     def submit(self, bundle: Any, task: SubmissionTask, sandbox: str, feedback: bool):
         # pure=False: a task per call (a regrade is new work); the key names the submission for Dask's dashboard

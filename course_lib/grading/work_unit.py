@@ -3,8 +3,8 @@
 ``--scheduler`` on the workers of a Dask cluster), so they give the same results.
 
 What a worker needs travels with the work: an :class:`AssignmentBundle` (made once per run in the instructor's
-process: the course's ``nbgrader_config.py``, the assignment's release folder, its released data, its hidden tests
-and the gradebook entries of a scratch course) is written once into a private directory of each worker process,
+process: the course's ``nbgrader_config.py``, the assignment's release notebook, its released data, its hidden
+tests and the gradebook entries of a scratch course) is written once into a private directory of each worker process,
 which then needs neither ``source/`` nor the course checkout, only the course's Python environment and bubblewrap.
 What comes back is only data: the scores and comments, the graded notebook and the feedback page as bytes, the
 problems met. Nothing is written to the course here; :mod:`course_lib.grading.commit` does that, in the
@@ -71,11 +71,13 @@ class AssignmentBundle:
         source = assignment.source_dir(root)
         for path in ctx.released_files:
             files[f"source/{assignment.name}/{path.relative_to(source).as_posix()}"] = path.read_bytes()
-        for folder, prefix in ((assignment.hidden_dir(root), f"source/{assignment.name}/hidden"),
-                               (assignment.release_notebook(root).parent, f"release/{assignment.name}")):
-            for path in sorted(folder.rglob("*")):
-                if path.is_file() and not path.is_symlink():
-                    files[f"{prefix}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+        hidden = assignment.hidden_dir(root)
+        for path in sorted(hidden.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                files[f"source/{assignment.name}/hidden/{path.relative_to(hidden).as_posix()}"] = path.read_bytes()
+        # the release notebook, which sanitising rebuilds each submission on (its data files are the ones above)
+        release = assignment.release_notebook(root)
+        files[f"release/{assignment.name}/{release.name}"] = release.read_bytes()
         return cls(assignment.name, assignment.notebook, ctx.course_id, tuple(assignment.kernel_allowlist()), files,
                    ctx.worker_timeout, ctx.worker_memory, _sha256(assignment.source_notebook(root).read_bytes()))
 

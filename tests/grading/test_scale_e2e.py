@@ -148,17 +148,18 @@ def _wait_for(condition, timeout: float, what: str):
 
 
 def test_a_dask_worker_killed_mid_grade_loses_no_submission(course, dask_cluster, tmp_path):
-    """SIGKILL of a Dask worker process while it grades: Dask's scheduler gives its task to another worker, the
-    nanny starts a new worker, and every submission ends graded exactly once, with the serial scores."""
+    """SIGKILL of a Dask worker process while it grades (its kernel running): Dask's scheduler gives its task to
+    another worker, the nanny starts a new worker, and every submission ends graded exactly once, with the serial
+    scores."""
     root, students, expected = course
     cluster, client = dask_cluster
     running = RunningCli(root, ("autograde", ASSIGNMENT, "--no-feedback", "--force", "--scheduler",
                                 cluster.scheduler_address), None, tmp_path / "logs")
     try:
-        busy = _wait_for(lambda: [w for w, tasks in client.processing().items() if tasks], 120, "a grading task")
-        time.sleep(3)   # the grading is under way: its kernel is running
-        pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
-        os.kill(pid, signal.SIGKILL)
+        pids = client.run(os.getpid).values()
+        # a worker whose grading is under way: its grading process has a kernel running
+        busy = _wait_for(lambda: [pid for pid in pids if _busy_grading_processes(pid)], 120, "a grading at work")
+        os.kill(busy[0], signal.SIGKILL)
         result = running.wait(CLI_TIMEOUT)
     finally:
         running.stop()
@@ -166,16 +167,22 @@ def test_a_dask_worker_killed_mid_grade_loses_no_submission(course, dask_cluster
     assert_graded_once_each(root, students, result.stdout, expected)
 
 
-def _grading_processes(cli_pid: int) -> list[int]:
-    """The bounded grading processes of a `lstm-course autograde`: children of its multiprocessing fork server."""
-    def children(pid: int) -> list[int]:
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid``, whichever of its threads started them."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
-            text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+            found += [int(p) for p in task.read_text().split()]
         except OSError:
-            return []
-        return [int(p) for p in text.split()]
-    servers = [p for p in children(cli_pid) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
-    return [child for server in servers for child in children(server)]
+            pass
+    return found
+
+
+def _busy_grading_processes(pid: int) -> list[int]:
+    """The grading processes of process ``pid`` (a `lstm-course autograde`, a Dask worker: children of its
+    multiprocessing fork server) that are grading now: they have a kernel running."""
+    servers = [p for p in _children(pid) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    return [child for server in servers for child in _children(server) if _children(child)]
 
 
 def test_a_killed_local_grading_process_is_retried(course, tmp_path):
@@ -183,8 +190,7 @@ def test_a_killed_local_grading_process_is_retried(course, tmp_path):
     running = RunningCli(root, ("autograde", ASSIGNMENT, "--no-feedback", "--force", "--jobs", "2"), None,
                          tmp_path / "logs")
     try:
-        victims = _wait_for(lambda: _grading_processes(running.process.pid), 120, "a grading process")
-        time.sleep(3)
+        victims = _wait_for(lambda: _busy_grading_processes(running.process.pid), 120, "a grading at work")
         os.kill(victims[0], signal.SIGKILL)
         result = running.wait(CLI_TIMEOUT)
     finally:
